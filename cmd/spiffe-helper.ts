@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import { VERSION } from "../src/version.ts"; console.log(VERSION, process.version);
