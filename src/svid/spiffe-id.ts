@@ -104,7 +104,7 @@ export class SpiffeId {
     if (!value.startsWith(SCHEME)) {
       const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1];
       throw new SpiffeIdError(
-        scheme !== undefined && scheme.toLowerCase() === 'spiffe'
+        scheme !== undefined && scheme !== 'spiffe' && scheme.toLowerCase() === 'spiffe'
           ? `${quote(value)}: the scheme must be "spiffe://" in lowercase`
           : `${quote(value)}: a SPIFFE ID starts with "spiffe://"`,
       );

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpiffeId, SpiffeIdError, TrustDomain } from '../../src/svid/index.ts';
+
+test('valid SPIFFE IDs parse into trust domain and path', () => {
+  for (const [value, td, path] of [
+    ['spiffe://example.org', 'example.org', ''],
+    ['spiffe://example.org/workload', 'example.org', '/workload'],
+    ['spiffe://a-b_c.0/x.y/A-Z_09', 'a-b_c.0', '/x.y/A-Z_09'],
+    ['spiffe://192.168.0.1/ns/default', '192.168.0.1', '/ns/default'],
+    ['spiffe://example.org/...a/.b', 'example.org', '/...a/.b'],
+  ] as const) {
+    const id = SpiffeId.parse(value);
+    assert.equal(id.trustDomain.name, td);
+    assert.equal(id.path, path);
+    assert.equal(id.toString(), value);
+  }
+});
+
+test('each SPIFFE-ID.md rule refuses what it forbids, quoting the value', () => {
+  const cases: [string, RegExp][] = [
+    ['', /empty/],
+    ['http://example.org/a', /starts with "spiffe:\/\/"/],
+    ['SPIFFE://example.org/a', /lowercase/],
+    ['spiffe:/example.org/a', /starts with/],
+    ['spiffe://', /trust domain is empty/],
+    ['spiffe:///path', /trust domain is empty/],
+    ['spiffe://Example.org/a', /trust domain may hold only lowercase/],
+    ['spiffe://exa mple.org', /trust domain may hold only/],
+    ['spiffe://user@example.org/a', /no userinfo/],
+    ['spiffe://example.org:8080/a', /no port/],
+    ['spiffe://ex%41mple.org/a', /percent-encoded/],
+    ['spiffe://[::1]/a', /no port|trust domain may hold only/],
+    ['spiffe://example.org/a?x=1', /no query/],
+    ['spiffe://example.org/a#frag', /no fragment/],
+    ['spiffe://example.org/', /trailing/],
+    ['spiffe://example.org/a/', /trailing/],
+    ['spiffe://example.org//a', /empty path segment/],
+    ['spiffe://example.org/a/./b', /"\." segment/],
+    ['spiffe://example.org/a/../b', /"\.\." segment/],
+    ['spiffe://example.org/a%20b', /percent-encoded/],
+    ['spiffe://example.org/a b', /path segment/],
+    ['spiffe://example.org/caf\u00e9', /path segment/],
+    [`spiffe://${'a'.repeat(256)}/x`, /longer than 255/],
+    [`spiffe://example.org/${'a'.repeat(2048)}`, /at most 2048 bytes/],
+  ];
+  for (const [value, reason] of cases) {
+    assert.throws(() => SpiffeId.parse(value), (error: unknown) => {
+      assert.ok(error instanceof SpiffeIdError, `${value}: ${String(error)}`);
+      assert.match(error.message, reason, value);
+      if (value !== '' && value.length < 100) assert.ok(error.message.includes(JSON.stringify(value)), error.message);
+      return true;
+    });
+  }
+});
+
+test('a 2048-byte SPIFFE ID is accepted', () => {
+  const prefix = 'spiffe://example.org/';
+  const id = SpiffeId.parse(prefix + 'a'.repeat(2048 - prefix.length));
+  assert.equal(id.toString().length, 2048);
+});
+
+test('trust domains parse from names and from their SPIFFE ID form', () => {
+  assert.equal(TrustDomain.parse('example.org').name, 'example.org');
+  assert.equal(TrustDomain.parse('spiffe://example.org').name, 'example.org');
+  assert.equal(TrustDomain.parse('example.org').idString(), 'spiffe://example.org');
+  assert.throws(() => TrustDomain.parse('spiffe://example.org/a'), /has no path/);
+  assert.throws(() => TrustDomain.parse('Example.org'), SpiffeIdError);
+  assert.throws(() => TrustDomain.parse(''), SpiffeIdError);
+});
+
+test('equality, membership and construction from parts', () => {
+  const td = TrustDomain.parse('example.org');
+  const id = SpiffeId.fromParts(td, '/web');
+  assert.ok(id.equals(SpiffeId.parse('spiffe://example.org/web')));
+  assert.ok(!id.equals(SpiffeId.parse('spiffe://example.org/db')));
+  assert.ok(id.memberOf(td));
+  assert.ok(!id.memberOf(TrustDomain.parse('other.org')));
+  assert.throws(() => SpiffeId.fromParts(td, 'web'), /starts with "\/"/);
+});
