@@ -1,0 +1,205 @@
+import { Metadata, credentials, status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { SpiffeId, type JwtBundleSet, type JwtSvid, type X509BundleSet } from '../svid/index.ts';
+import { grpcTarget, resolveEndpointAddress, type EndpointAddress } from './endpoint.ts';
+import { WorkloadApiError, workloadApiError } from './errors.ts';
+import { structToJson, toJwtBundles, toJwtSvids, toX509Bundles, toX509Context, type X509Context } from './messages.ts';
+import { SpiffeWorkloadApi, type JwtSvidResponse, type ValidateJwtSvidResponse, type WorkloadApiStub } from './proto.ts';
+
+export type ConnectionState =
+  | { readonly status: 'connecting' }
+  /** A good message arrived on the stream. */
+  | { readonly status: 'connected' }
+  | { readonly status: 'retrying'; readonly error: WorkloadApiError; readonly retryInMs: number }
+  | { readonly status: 'failed'; readonly error: WorkloadApiError }
+  | { readonly status: 'closed' };
+
+export interface WatchHandler<T> {
+  onUpdate(value: T): void;
+  /** A discarded invalid message, or a stream error before a retry. */
+  onError?(error: WorkloadApiError | Error): void;
+  onStateChange?(state: ConnectionState): void;
+}
+
+export interface Watch {
+  close(): void;
+  /** Resolves on close(); rejects with the WorkloadApiError that ended the watch for good. */
+  readonly done: Promise<void>;
+}
+
+export interface WorkloadApiClientOptions {
+  /** unix:///path, tcp://IP:port or an absolute path; default SPIFFE_ENDPOINT_SOCKET. */
+  readonly address?: string;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+/** The spec's mandatory SSRF guard: every call carries it (SPIFFE_Workload_Endpoint.md section 3). */
+function securityHeader(): Metadata {
+  const metadata = new Metadata();
+  metadata.set('workload.spiffe.io', 'true');
+  return metadata;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * A SPIFFE Workload API client: one gRPC channel, streaming watches that re-establish themselves
+ * with capped exponential backoff and jitter, and the unary JWT calls.
+ */
+export class WorkloadApiClient {
+  readonly address: EndpointAddress;
+  readonly #stub: WorkloadApiStub;
+  readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #watches = new Set<Watch>();
+  #closed = false;
+
+  constructor(options: WorkloadApiClientOptions = {}) {
+    this.address = resolveEndpointAddress(options.address);
+    this.#stub = new SpiffeWorkloadApi(grpcTarget(this.address), credentials.createInsecure(), {
+      // The agent is local: notice a restarted agent quickly rather than after grpc's 120 s default.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+    }) as WorkloadApiStub;
+    this.#backoff = { initialMs: options.backoff?.initialMs ?? 1_000, maxMs: options.backoff?.maxMs ?? 30_000 };
+  }
+
+  watchX509Context(handler: WatchHandler<X509Context>): Watch {
+    return this.#watch('FetchX509SVID', (message) => toX509Context(message as never), handler);
+  }
+
+  watchX509Bundles(handler: WatchHandler<X509BundleSet>): Watch {
+    return this.#watch('FetchX509Bundles', (message) => toX509Bundles(message as never), handler);
+  }
+
+  watchJwtBundles(handler: WatchHandler<JwtBundleSet>): Watch {
+    return this.#watch('FetchJWTBundles', (message) => toJwtBundles(message as never), handler);
+  }
+
+  async fetchJwtSvid(
+    params: { audience: string; extraAudiences?: readonly string[]; spiffeId?: string },
+    options: CallOptions = {},
+  ): Promise<JwtSvid[]> {
+    const request = {
+      audience: [params.audience, ...(params.extraAudiences ?? [])],
+      spiffe_id: params.spiffeId === undefined ? '' : SpiffeId.parse(params.spiffeId).toString(),
+    };
+    const response = await this.#unary<JwtSvidResponse>('FetchJWTSVID', request, options);
+    return toJwtSvids(response);
+  }
+
+  async validateJwtSvid(token: string, audience: string, options: CallOptions = {}): Promise<{ id: SpiffeId; claims: Record<string, unknown> }> {
+    const response = await this.#unary<ValidateJwtSvidResponse>('ValidateJWTSVID', { audience, svid: token }, options);
+    return { id: SpiffeId.parse(response.spiffe_id), claims: structToJson(response.claims?.fields ?? {}) };
+  }
+
+  /** Ends every watch and call at once; afterwards nothing of the client keeps the process alive. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of [...this.#watches]) watch.close();
+    this.#stub.close();
+  }
+
+  #unary<R>(method: string, request: object, options: CallOptions): Promise<R> {
+    if (this.#closed) return Promise.reject(new Error('the Workload API client is closed'));
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return new Promise<R>((resolve, reject) => {
+      const call = this.#stub[method]!(request, securityHeader(), { deadline }, (error: ServiceError | null, response: R) => {
+        options.signal?.removeEventListener('abort', abort);
+        if (error === null) resolve(response);
+        else reject(workloadApiError(error, this.address, method));
+      }) as { cancel(): void };
+      const abort = (): void => call.cancel();
+      if (options.signal?.aborted === true) call.cancel();
+      options.signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+
+  #watch<T>(method: string, convert: (message: unknown) => T, handler: WatchHandler<T>): Watch {
+    let call: ClientReadableStream<unknown> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let failures = 0;
+    let stopped = false;
+    let settle!: { resolve: () => void; reject: (error: WorkloadApiError) => void };
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // A watch nobody awaits must not crash the process with an unhandled rejection.
+    done.catch(() => undefined);
+
+    const report = (state: ConnectionState): void => handler.onStateChange?.(state);
+    const stop = (): void => {
+      stopped = true;
+      clearTimeout(timer);
+      call?.cancel();
+      this.#watches.delete(watch);
+    };
+
+    const connect = (): void => {
+      if (stopped) return;
+      report({ status: 'connecting' });
+      let ended = false;
+      const stream = this.#stub[method]!({}, securityHeader()) as ClientReadableStream<unknown>;
+      call = stream;
+      stream.on('data', (message: unknown) => {
+        let value: T;
+        try {
+          value = convert(message);
+        } catch (error) {
+          handler.onError?.(error as Error);
+          return;
+        }
+        if (failures > 0 || !connectedReported) report({ status: 'connected' });
+        connectedReported = true;
+        failures = 0;
+        handler.onUpdate(value);
+      });
+      let connectedReported = false;
+      const onEnd = (status: { code: number; details: string }): void => {
+        if (ended || stopped) return;
+        ended = true;
+        const error =
+          status.code === Status.OK
+            ? workloadApiError({ code: Status.UNAVAILABLE, details: 'the server ended the stream' }, this.address, method)
+            : workloadApiError(status, this.address, method);
+        if (error.fatal) {
+          stop();
+          report({ status: 'failed', error });
+          settle.reject(error);
+          return;
+        }
+        const ceiling = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** failures);
+        // Equal jitter: at least half the ceiling, so retries spread out but never hammer the agent.
+        const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+        failures++;
+        handler.onError?.(error);
+        report({ status: 'retrying', error, retryInMs });
+        timer = setTimeout(connect, retryInMs);
+      };
+      stream.on('error', (error: ServiceError) => onEnd({ code: error.code, details: error.details }));
+      stream.on('status', (status: { code: number; details: string }) => onEnd(status));
+    };
+
+    const watch: Watch = {
+      done,
+      close: () => {
+        if (stopped) return;
+        stop();
+        report({ status: 'closed' });
+        settle.resolve();
+      },
+    };
+    if (this.#closed) {
+      stopped = true;
+      settle.resolve();
+      return watch;
+    }
+    this.#watches.add(watch);
+    connect();
+    return watch;
+  }
+}

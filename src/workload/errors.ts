@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import type { StatusObject } from '@grpc/grpc-js';
+import { formatEndpointAddress, type EndpointAddress } from './endpoint.ts';
+
+/** gRPC status codes by their canonical names, as the SPIFFE specs write them. */
+const CODE_NAMES = [
+  'OK', 'Cancelled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists',
+  'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented',
+  'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+] as const;
+
+export type WorkloadApiCode = (typeof CODE_NAMES)[number];
+
+/** SPIFFE_Workload_Endpoint.md section 6: these mean a client bug or a missing profile; do not retry. */
+const FATAL_CODES: ReadonlySet<WorkloadApiCode> = new Set(['InvalidArgument', 'Unimplemented']);
+
+export class WorkloadApiError extends Error {
+  override name = 'WorkloadApiError';
+  readonly code: WorkloadApiCode;
+  readonly fatal: boolean;
+  /** What the server or transport said, unchanged. */
+  readonly details: string;
+
+  constructor(code: WorkloadApiCode, message: string, details: string) {
+    super(message);
+    this.code = code;
+    this.details = details;
+    this.fatal = FATAL_CODES.has(code);
+  }
+}
+
+/** Turns a gRPC status into one line a user can act on. */
+export function workloadApiError(status: Pick<StatusObject, 'code' | 'details'>, address: EndpointAddress, call: string): WorkloadApiError {
+  const code: WorkloadApiCode = CODE_NAMES[status.code] ?? 'Unknown';
+  const details = status.details;
+  const where = formatEndpointAddress(address);
+  let message: string;
+  switch (code) {
+    case 'PermissionDenied':
+      message = `the agent at ${where} has no identity for this workload (usually no registration entry matches it): ${details}`;
+      break;
+    case 'InvalidArgument':
+      message = `the agent at ${where} rejected ${call} as invalid (is the workload.spiffe.io security header stripped by a proxy?): ${details}`;
+      break;
+    case 'Unimplemented':
+      message = `the endpoint at ${where} does not implement ${call}: ${details}`;
+      break;
+    case 'Unavailable':
+      message =
+        address.kind === 'unix' && !existsSync(address.path)
+          ? `no Workload API socket at ${address.path} (is the SPIRE agent running, and is its socket mounted here?)`
+          : `the Workload API at ${where} is unavailable: ${details}`;
+      break;
+    case 'DeadlineExceeded':
+      message = `${call} to ${where} timed out: ${details}`;
+      break;
+    default:
+      message = `${call} to ${where} failed with ${code}: ${details}`;
+  }
+  return new WorkloadApiError(code, message, details);
+}

@@ -1,0 +1,4 @@
+export { WorkloadApiClient, type CallOptions, type ConnectionState, type Watch, type WatchHandler, type WorkloadApiClientOptions } from './client.ts';
+export { ENDPOINT_ENV, EndpointAddressError, formatEndpointAddress, parseEndpointAddress, resolveEndpointAddress, type EndpointAddress } from './endpoint.ts';
+export { WorkloadApiError, type WorkloadApiCode } from './errors.ts';
+export { InvalidMessageError, type X509Context } from './messages.ts';
