@@ -1,0 +1,1 @@
+export { FileSetWriter, OutputError, type OutputFile } from './file-set-writer.ts';
