@@ -1,0 +1,55 @@
+import { createServer } from 'node:http';
+import type { HealthReport, HealthState } from './state.ts';
+
+export interface HealthServerOptions {
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly livenessPath: string;
+  readonly readinessPath: string;
+  readonly state: HealthState;
+}
+
+export interface HealthServer {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise. */
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://health').pathname;
+    const report: (() => HealthReport) | undefined =
+      path === options.livenessPath ? () => options.state.liveness() : path === options.readinessPath ? () => options.state.readiness() : undefined;
+    if (report === undefined) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    const { ok, body } = report();
+    const json = `${JSON.stringify(body)}\n`;
+    response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    response.end(request.method === 'HEAD' ? undefined : json);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EADDRNOTAVAIL' ? 'no such local address' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`health listener cannot listen on ${options.bindAddress}:${options.port}: ${why}`));
+    });
+    server.listen(options.port, options.bindAddress, () => resolve());
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : options.port;
+  return {
+    address: options.bindAddress,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
