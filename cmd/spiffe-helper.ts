@@ -1,2 +1,66 @@
 #!/usr/bin/env node
-import { VERSION } from "../src/version.ts"; console.log(VERSION, process.version);
+import { loadConfig, describeConfig, type HelperConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/log/index.ts';
+import { Daemon, runOnce } from '../src/helper/index.ts';
+import { VERSION } from '../src/version.ts';
+import { USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
+
+/** Exit codes, as the Go helper uses them: 0 success, 1 error, 2 bad command line. */
+const EXIT_ERROR = 1;
+const EXIT_USAGE = 2;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let commandLine: CommandLine;
+  try {
+    commandLine = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`spiffe-helper: ${error.message}\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (commandLine.action === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (commandLine.action === 'version') {
+    process.stdout.write(`spiffe-helper ${VERSION}\n`);
+    return 0;
+  }
+
+  let config: HelperConfig;
+  try {
+    config = await loadConfig(commandLine.configFile);
+  } catch (error) {
+    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_ERROR;
+  }
+  if (commandLine.daemonMode !== undefined) config = { ...config, daemonMode: commandLine.daemonMode };
+  if (commandLine.action === 'check') {
+    process.stdout.write(`${describeConfig(config).join('\n')}\n`);
+    return 0;
+  }
+
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  if (!config.daemonMode) {
+    try {
+      await runOnce(config, log);
+      return 0;
+    } catch (error) {
+      process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT_ERROR;
+    }
+  }
+  const daemon = new Daemon(config, { configFile: commandLine.configFile, log });
+  try {
+    await daemon.start();
+  } catch (error) {
+    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+    await daemon.stop();
+    return EXIT_ERROR;
+  }
+  return daemon.exitCode;
+}
+
+// Exit explicitly: the daemon has stopped its program and closed its streams by now, and nothing
+// left behind (a slow socket close, a stray timer) may keep a stopped helper alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,79 @@
+/**
+ * The command line: the Go helper's single-dash flags (`-config`, `-daemon-mode=false`, `-version`)
+ * and their GNU double-dash forms, parsed by hand because node:util's parseArgs has no single-dash
+ * long options.
+ */
+export interface CommandLine {
+  readonly configFile: string;
+  /** Overrides the config's daemon_mode when given. */
+  readonly daemonMode: boolean | undefined;
+  readonly action: 'run' | 'check' | 'version' | 'help';
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const DEFAULT_CONFIG_FILE = 'helper.conf';
+
+export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>] [-check] [-version] [-help]
+
+  -config <file>        configuration file (TOML; the Go helper's keys). Default: ${DEFAULT_CONFIG_FILE}
+  -daemon-mode=<bool>   false: fetch once, write the files and exit (init containers). Overrides daemon_mode
+  -check                load and check the configuration, print what the helper would do, exit 0 or 1
+  -version              print the version and exit
+  -help                 print this help and exit
+
+Every flag may also be written with two dashes (--config).`;
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, t: true, false: false, '0': false, f: false };
+
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  let configFile = DEFAULT_CONFIG_FILE;
+  let daemonMode: boolean | undefined;
+  let action: CommandLine['action'] = 'run';
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const match = /^--?([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
+    if (match === null) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+    const name = match[1]!;
+    const inline = match[2];
+    switch (name) {
+      case 'config': {
+        const value = inline ?? argv[++i];
+        if (value === undefined || value === '') throw new UsageError(`${arg} needs a file name`);
+        configFile = value;
+        break;
+      }
+      case 'daemon-mode': {
+        // Like Go's flag package, a bare boolean flag means true and a value is only taken after "=".
+        if (inline === undefined) {
+          daemonMode = true;
+          break;
+        }
+        const value = BOOLEAN_WORDS[inline.toLowerCase()];
+        if (value === undefined) throw new UsageError(`-daemon-mode takes true or false, not ${JSON.stringify(inline)}`);
+        daemonMode = value;
+        break;
+      }
+      case 'check':
+      case 'dry-run':
+        action = 'check';
+        break;
+      case 'version':
+        action = 'version';
+        break;
+      case 'h':
+      case 'help':
+        action = 'help';
+        break;
+      default:
+        throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
+    }
+    if (inline !== undefined && !['config', 'daemon-mode'].includes(name)) {
+      throw new UsageError(`${arg.split('=')[0]} takes no value`);
+    }
+  }
+  return { configFile, daemonMode, action };
+}

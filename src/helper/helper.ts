@@ -1,0 +1,211 @@
+import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import { loadConfig, type HelperConfig } from '../config/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
+import type { Logger } from '../log/index.ts';
+import { Session } from './session.ts';
+
+export interface HelperOptions {
+  readonly configFile: string;
+  readonly log: Logger;
+  /** Where the helper listens for SIGTERM/SIGINT/SIGHUP; tests pass their own emitter. */
+  readonly signals?: NodeJS.EventEmitter;
+}
+
+/** The one line a failed one-shot run prints, and its exit code. */
+export class OneShotError extends Error {
+  override name = 'OneShotError';
+}
+
+/**
+ * Fetch once: wait for every configured output, write the set, return. Never starts `cmd`.
+ * Rejects with a OneShotError saying why when the deadline passes first.
+ */
+export async function runOnce(config: HelperConfig, log: Logger): Promise<void> {
+  let finish!: () => void;
+  let fail!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const session = new Session(config, log, {
+    onComplete: () => finish(),
+    onFatal: (error) => fail(new OneShotError(error.message)),
+  });
+  const deadline = setTimeout(() => {
+    const why = session.lastProblem ?? 'the Workload API sent nothing';
+    fail(new OneShotError(`no complete set of files within ${config.oneshotTimeoutMs} ms: ${why}`));
+  }, config.oneshotTimeoutMs);
+  try {
+    await session.start();
+    await done;
+  } finally {
+    clearTimeout(deadline);
+    await session.close();
+  }
+}
+
+/**
+ * The daemon: keeps the files current, runs and tells the wrapped program, reloads its config on
+ * SIGHUP or when the file changes, and resolves with the exit code the process should end with.
+ */
+export class Daemon {
+  readonly #options: HelperOptions;
+  readonly #log: Logger;
+  #session: Session;
+  #program: WrappedProgram | undefined;
+  #programStarted = false;
+  #notifier: Notifier;
+  #watcher: FSWatcher | undefined;
+  #stopping = false;
+  #exit!: (code: number) => void;
+  readonly exitCode: Promise<number> = new Promise((resolve) => {
+    this.#exit = resolve;
+  });
+
+  constructor(config: HelperConfig, options: HelperOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    this.#session = this.#newSession(config);
+    this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
+    this.#notifier = this.#newNotifier(config);
+  }
+
+  async start(): Promise<void> {
+    const signals = this.#options.signals ?? process;
+    signals.on('SIGTERM', this.#onStopSignal);
+    signals.on('SIGINT', this.#onStopSignal);
+    signals.on('SIGHUP', this.#onReloadSignal);
+    this.#watcher = watchFiles(this.#options.configFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
+    this.#watcher.on('change', () => void this.reload('config file changed'));
+    this.#watcher.on('add', () => void this.reload('config file replaced'));
+    this.#log.info({ endpoint: this.#session.endpoint, certDir: this.#session.config.certDir }, 'spiffe-helper started');
+    await this.#session.start();
+  }
+
+  /** Loads the config file again; a bad file is logged and the running config stays. */
+  async reload(reason: string): Promise<void> {
+    if (this.#stopping) return;
+    let config: HelperConfig;
+    try {
+      config = await loadConfig(this.#options.configFile);
+    } catch (error) {
+      this.#log.error(`${reason}; the new config is not applied: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.#log.info({ reason }, 'applying reloaded config');
+    const previous = this.#session;
+    const programChanged = !sameProgram(previous.config, config);
+    this.#session = this.#newSession(config);
+    this.#notifier.close();
+    if (programChanged) {
+      await this.#program?.stop();
+      this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
+      this.#programStarted = false;
+    }
+    this.#notifier = this.#newNotifier(config);
+    await previous.close();
+    await this.#session.start(previous.seed());
+  }
+
+  /**
+   * Stops everything; the program gets `signal` (then SIGKILL after the kill timeout). The helper
+   * exits with `exitCode` when given, else with the program's code (0 without a program).
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', exitCode?: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#log.info({ signal }, 'stopping');
+    const programStatus = this.#programStarted ? await this.#program?.stop(signal) : undefined;
+    await this.#shutdown();
+    this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
+  }
+
+  async #shutdown(): Promise<void> {
+    const signals = this.#options.signals ?? process;
+    signals.off('SIGTERM', this.#onStopSignal);
+    signals.off('SIGINT', this.#onStopSignal);
+    signals.off('SIGHUP', this.#onReloadSignal);
+    this.#notifier.close();
+    await this.#watcher?.close();
+    await this.#session.close();
+  }
+
+  readonly #onStopSignal = (signal: NodeJS.Signals): void => {
+    void this.stop(signal);
+  };
+
+  readonly #onReloadSignal = (): void => {
+    void this.reload('SIGHUP received');
+  };
+
+  #newSession(config: HelperConfig): Session {
+    return new Session(config, this.#log, {
+      onComplete: (changed) => this.#onFilesWritten(changed),
+      onFatal: (error) => void this.#fail(error),
+    });
+  }
+
+  #newProgram(config: HelperConfig): WrappedProgram {
+    const program = new WrappedProgram(programSpec(config), this.#log);
+    program.exited.then(
+      (status) => {
+        if (this.#stopping || program !== this.#program) return;
+        const code = exitCodeOf(status);
+        this.#log.info({ code, signal: status.signal }, 'the program exited; the helper exits with its code');
+        this.#stopping = true;
+        void this.#shutdown().then(() => this.#exit(code));
+      },
+      (error: unknown) => void this.#fail(error instanceof Error ? error : new Error(String(error))),
+    );
+    return program;
+  }
+
+  #newNotifier(config: HelperConfig): Notifier {
+    return new Notifier({
+      action: config.renewAction,
+      signal: config.renewSignal,
+      pidFile: config.pidFileName,
+      program: this.#program,
+      command: config.renewCommand,
+      commandTimeoutMs: config.renewCommandTimeoutMs,
+      debounceMs: config.renewDebounceMs,
+      log: this.#log,
+    });
+  }
+
+  #onFilesWritten(changed: boolean): void {
+    if (this.#stopping) return;
+    if (this.#program !== undefined && !this.#programStarted) {
+      this.#programStarted = true;
+      try {
+        this.#program.start();
+      } catch (error) {
+        void this.#fail(error instanceof Error ? error : new Error(String(error)));
+      }
+      return;
+    }
+    if (changed) this.#notifier.notify();
+  }
+
+  async #fail(error: Error): Promise<void> {
+    if (this.#stopping) return;
+    this.#log.error(`stopping: ${error.message}`);
+    await this.stop(this.#session.config.stopSignal, 1);
+  }
+}
+
+function programSpec(config: HelperConfig): ProgramSpec {
+  const cmd = config.cmd!;
+  return {
+    command: cmd.command,
+    args: cmd.args,
+    stopSignal: config.stopSignal,
+    killTimeoutMs: config.killTimeoutMs,
+    onExit: config.cmdExit,
+    restartBackoffMaxMs: config.cmdRestartBackoffMaxMs,
+  };
+}
+
+function sameProgram(a: HelperConfig, b: HelperConfig): boolean {
+  return JSON.stringify(a.cmd === undefined ? null : programSpec(a)) === JSON.stringify(b.cmd === undefined ? null : programSpec(b));
+}

@@ -1,0 +1,1 @@
+export { Daemon, OneShotError, runOnce, type HelperOptions } from './helper.ts';

@@ -1,0 +1,214 @@
+import { WorkloadApiClient, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import type { JwtBundleSet } from '../svid/index.ts';
+import { FileSetWriter } from '../output/index.ts';
+import { HealthState, startHealthServer } from '../health/index.ts';
+import type { HelperConfig } from '../config/index.ts';
+import type { Logger } from '../log/index.ts';
+import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
+import { selectSvid } from './render.ts';
+import { JwtSvidRenewer } from './jwt-renewal.ts';
+
+/** What a session hands back to the helper after each write. */
+export interface SessionEvents {
+  /** A write changed the files on disk and every configured output is now present. */
+  onComplete(changed: boolean): void;
+  /** A watch ended for good (e.g. InvalidArgument): the helper cannot go on. */
+  onFatal(error: Error): void;
+}
+
+/** Material carried from one session to the next on a config reload, so no identity is dropped. */
+export interface SessionSeed {
+  readonly x509Context: X509Context | undefined;
+  readonly jwtBundles: JwtBundleSet | undefined;
+}
+
+/**
+ * One configuration's worth of running parts: the Workload API watches, JWT renewers, the file
+ * writer and the health state. A config reload replaces the session; the wrapped program belongs to
+ * the helper and outlives sessions.
+ */
+export class Session {
+  readonly config: HelperConfig;
+  readonly health: HealthState;
+  readonly #log: Logger;
+  readonly #events: SessionEvents;
+  readonly #client: WorkloadApiClient;
+  readonly #writer: FileSetWriter;
+  readonly #plan: FilePlan;
+  readonly #watches: Watch[] = [];
+  readonly #renewers: JwtSvidRenewer[] = [];
+  #healthServer: { close(): Promise<void> } | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** The newest reason the session is not complete, for one-shot failures and logs. */
+  lastProblem: string | undefined;
+
+  constructor(config: HelperConfig, log: Logger, events: SessionEvents) {
+    this.config = config;
+    this.#log = log;
+    this.#events = events;
+    this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
+    this.#writer = new FileSetWriter(config.certDir);
+    this.#plan = new FilePlan(config);
+    this.health = new HealthState(configuredOutputs(config), {
+      expiryMarginMs: config.healthChecks.readyExpiryMarginMs,
+      agentLostThresholdMs: config.healthChecks.agentLostThresholdMs,
+    });
+  }
+
+  get endpoint(): string {
+    const address = this.#client.address;
+    return address.kind === 'unix' ? `unix://${address.path}` : `tcp://${address.host}:${address.port}`;
+  }
+
+  async start(seed?: SessionSeed): Promise<void> {
+    const { config } = this;
+    if (config.healthChecks.listenerEnabled && config.daemonMode) {
+      this.#healthServer = await startHealthServer({
+        bindAddress: config.healthChecks.bindAddress,
+        port: config.healthChecks.bindPort,
+        livenessPath: config.healthChecks.livenessPath,
+        readinessPath: config.healthChecks.readinessPath,
+        state: this.health,
+      });
+    }
+    this.#heartbeat = setInterval(() => this.health.beat(), 1_000);
+    this.#heartbeat.unref();
+    this.health.beat();
+
+    if (seed?.x509Context !== undefined) this.#acceptX509(seed.x509Context);
+    if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
+    if (seed !== undefined) this.#scheduleWrite();
+
+    if (config.x509 !== undefined) {
+      this.#watch(
+        'X.509-SVID',
+        this.#client.watchX509Context({
+          onUpdate: (context) => {
+            if (this.#acceptX509(context)) this.#scheduleWrite();
+          },
+          onError: (error) => this.#problem('X.509-SVID update discarded', error),
+          onStateChange: (state) => this.#agentState(state),
+        }),
+      );
+    }
+    if (config.jwtBundle !== undefined) {
+      this.#watch(
+        'JWT bundle',
+        this.#client.watchJwtBundles({
+          onUpdate: (bundles) => {
+            this.#plan.setJwtBundles(bundles);
+            this.#scheduleWrite();
+          },
+          onError: (error) => this.#problem('JWT bundle update discarded', error),
+          ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
+        }),
+      );
+    }
+    for (const jwt of config.jwtSvids) {
+      const renewer = new JwtSvidRenewer(this.#client, {
+        audience: jwt.audience,
+        extraAudiences: jwt.extraAudiences,
+        spiffeId: jwt.spiffeId,
+        hint: config.hint,
+        onToken: (svid) => {
+          this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
+          this.#plan.setJwtSvid(jwt.fileName, svid);
+          this.#scheduleWrite();
+        },
+        onError: (error, retryInMs) => {
+          this.#problem(`JWT-SVID for audience ${JSON.stringify(jwt.audience)} not fetched; retrying in ${retryInMs} ms`, error);
+          this.health.recordWriteFailure(jwtSvidOutput(jwt.fileName), error.message);
+        },
+      });
+      this.#renewers.push(renewer);
+      renewer.start();
+    }
+  }
+
+  /** What the next session needs to render files at once. */
+  seed(): SessionSeed {
+    return { x509Context: this.#plan.x509Context, jwtBundles: this.#plan.jwtBundles };
+  }
+
+  /** Resolves when every write scheduled so far has finished. */
+  settled(): Promise<void> {
+    return this.#writing;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    for (const renewer of this.#renewers) renewer.stop();
+    for (const watch of this.#watches) watch.close();
+    this.#client.close();
+    await this.#healthServer?.close();
+    await this.#writing;
+  }
+
+  #watch(what: string, watch: Watch): void {
+    this.#watches.push(watch);
+    watch.done.catch((error: unknown) => {
+      if (this.#closed) return;
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#log.error({ err: failure }, `${what} watch stopped: ${failure.message}`);
+      this.health.recordFatal(failure.message);
+      this.#events.onFatal(failure);
+    });
+  }
+
+  #acceptX509(context: X509Context): boolean {
+    try {
+      this.#plan.setX509(context, new Date());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#problem('X.509-SVID update skipped; the last good files stay', error);
+      this.health.recordWriteFailure(X509_OUTPUT, message);
+      return false;
+    }
+    const svid = selectSvid(context, this.config.hint);
+    this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter });
+    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length }, 'X.509-SVID update received');
+    return true;
+  }
+
+  #agentState(state: ConnectionState): void {
+    const detail = 'error' in state ? state.error.message : undefined;
+    this.health.setAgentState(state.status, detail);
+    if (state.status === 'retrying') {
+      this.lastProblem = state.error.message;
+      this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
+    } else {
+      this.#log.info({ endpoint: this.endpoint }, `Workload API ${state.status}`);
+    }
+  }
+
+  #problem(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.lastProblem = `${what}: ${message}`;
+    this.#log.warn(`${what}: ${message}`);
+  }
+
+  /** Writes are serialised: each one renders the whole set from the newest material. */
+  #scheduleWrite(): void {
+    this.#writing = this.#writing.then(() => this.#write());
+  }
+
+  async #write(): Promise<void> {
+    if (this.#closed) return;
+    const ready = this.#plan.ready();
+    try {
+      const { changed } = await this.#writer.write(this.#plan.files());
+      for (const output of ready) this.health.recordWrite(output);
+      if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
+      if (this.#plan.complete()) this.#events.onComplete(changed);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.lastProblem = message;
+      for (const output of ready) this.health.recordWriteFailure(output, message);
+      this.#log.error(`files not written; the previous set stays: ${message}`);
+    }
+  }
+}
+
