@@ -1,7 +1,7 @@
 import { WorkloadApiClient, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
-import { HealthState, startHealthServer } from '../health/index.ts';
+import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
@@ -37,7 +37,7 @@ export class Session {
   readonly #plan: FilePlan;
   readonly #watches: Watch[] = [];
   readonly #renewers: JwtSvidRenewer[] = [];
-  #healthServer: { close(): Promise<void> } | undefined;
+  #healthServer: HealthServer | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -72,6 +72,7 @@ export class Session {
         readinessPath: config.healthChecks.readinessPath,
         state: this.health,
       });
+      this.#log.info({ address: config.healthChecks.bindAddress, port: this.#healthServer.port }, 'health listener started');
     }
     this.#heartbeat = setInterval(() => this.health.beat(), 1_000);
     this.#heartbeat.unref();
@@ -202,6 +203,7 @@ export class Session {
       const { changed } = await this.#writer.write(this.#plan.files());
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
+      else this.#log.debug('files unchanged; the program is not told');
       if (this.#plan.complete()) this.#events.onComplete(changed);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

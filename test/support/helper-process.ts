@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { waitFor, type WaitOptions } from './wait.ts';
+
+export const HELPER_ENTRY = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+/** A running spiffe-helper, started the way users start it, with its JSON log lines collected. */
+export interface HelperProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly logs: LogLine[];
+  stderr(): string;
+  stdout(): string;
+  waitForLog(match: (line: LogLine) => boolean, options?: WaitOptions): Promise<LogLine>;
+  /** Resolves with the exit code (or 128+n when killed). */
+  exited(): Promise<number>;
+}
+
+/** Writes `config` (TOML) to `<dir>/helper.conf` and starts the helper on it; killed by pid after the test. */
+export async function startHelper(
+  t: { after(fn: () => unknown): void },
+  dir: string,
+  config: string,
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<HelperProcess> {
+  const configFile = join(dir, 'helper.conf');
+  await writeFile(configFile, config);
+  const child = spawn(process.execPath, [HELPER_ENTRY, '-config', configFile, ...(options.args ?? [])], {
+    cwd: dir,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exit = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+  });
+  const logs: LogLine[] = [];
+  let stderr = '';
+  let stdout = '';
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    partial += chunk.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a log line: a one-line error message, kept in stderr()
+      }
+    }
+  });
+  return {
+    child,
+    pid: child.pid!,
+    logs,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    waitForLog: (match, waitOptions) =>
+      waitFor(() => logs.find(match), { what: 'a log line', timeoutMs: 15_000, ...waitOptions }).catch((error: Error) => {
+        throw new Error(`${error.message}\n--- helper stderr ---\n${stderr.slice(-4000)}`);
+      }),
+    exited: () => exit,
+  };
+}
