@@ -198,13 +198,16 @@ export class Session {
 
   async #write(): Promise<void> {
     if (this.#closed) return;
+    // Snapshot first: material that arrives during the write belongs to the next write.
     const ready = this.#plan.ready();
+    const complete = this.#plan.complete();
+    const files = this.#plan.files();
     try {
-      const { changed } = await this.#writer.write(this.#plan.files());
+      const { changed } = await this.#writer.write(files);
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
       else this.#log.debug('files unchanged; the program is not told');
-      if (this.#plan.complete()) this.#events.onComplete(changed);
+      if (complete) this.#events.onComplete(changed);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.lastProblem = message;

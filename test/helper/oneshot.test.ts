@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
+import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { startHelper } from '../support/helper-process.ts';
+import { tempDir } from '../support/tmp.ts';
+import { RECORDER, lines, servedSerial, toml, x509Config } from './support.ts';
+
+const ONE_SHOT = 'daemon_mode = false\noneshot_timeout = "3s"';
+
+async function server(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}) {
+  const s = await WorkloadApiTestServer.start(options);
+  t.after(() => s.stop());
+  return s;
+}
+
+test('one-shot writes the X.509 set, the JWT-SVID and the JWT bundle, never starts cmd, and exits 0', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const record = join(dir, 'never.log');
+  const helper = await startHelper(
+    t,
+    dir,
+    x509Config(
+      s.address,
+      certs,
+      `${ONE_SHOT}\ncmd = ${toml(process.execPath)}\ncmd_args = ${toml([RECORDER, record])}\njwt_bundle_file_name = "bundle.json"\n[[jwt_svids]]\njwt_audience = "db"\njwt_extra_audiences = ["cache"]\njwt_svid_file_name = "db.jwt"`,
+    ),
+  );
+  assert.equal(await helper.exited(), 0, helper.stderr());
+  assert.ok(await servedSerial(certs));
+  const token = await readFile(join(certs, 'db.jwt'), 'utf8');
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { aud: string[] };
+  assert.deepEqual(claims.aud, ['db', 'cache'], 'extra audiences are requested too (the Go helper drops them in one-shot mode)');
+  const bundle = JSON.parse(await readFile(join(certs, 'bundle.json'), 'utf8')) as Record<string, string>;
+  assert.deepEqual(Object.keys(bundle), ['example.org']);
+  assert.ok(Array.isArray((JSON.parse(Buffer.from(bundle['example.org']!, 'base64').toString()) as { keys: unknown[] }).keys));
+  assert.deepEqual(await lines(record), [], 'cmd is never started in one-shot mode');
+});
+
+test('one-shot failures: one line saying why, exit 1, nothing written', async (t) => {
+  const cases: [string, (s: WorkloadApiTestServer) => void, RegExp][] = [
+    ['no registration entry', (s) => s.setRefusal(Status.PERMISSION_DENIED, 'no identity issued'), /no identity for this workload \(usually no registration entry matches it\): no identity issued/],
+    ['agent unavailable', (s) => s.setRefusal(Status.UNAVAILABLE, 'agent is starting'), /unavailable: agent is starting/],
+    ['header rejected', (s) => s.failNext('FetchX509SVID', Status.INVALID_ARGUMENT, 'security header missing from request'), /rejected FetchX509SVID as invalid.*security header missing from request/],
+  ];
+  for (const [name, fault, reason] of cases) {
+    const s = await server(t);
+    fault(s);
+    const dir = await tempDir(t);
+    const helper = await startHelper(t, dir, x509Config(s.address, join(dir, 'certs'), ONE_SHOT));
+    assert.equal(await helper.exited(), 1, name);
+    const last = helper.stderr().trim().split('\n').at(-1)!;
+    assert.match(last, /^spiffe-helper: /, name);
+    assert.match(last, reason, name);
+    assert.deepEqual(await readdir(dir), ['helper.conf'], `${name}: nothing written`);
+  }
+});
+
+test('one-shot with no socket names the missing socket', async (t) => {
+  const dir = await tempDir(t);
+  const helper = await startHelper(t, dir, x509Config(join(dir, 'missing.sock'), join(dir, 'certs'), ONE_SHOT.replace('3s', '1s')));
+  assert.equal(await helper.exited(), 1);
+  assert.match(helper.stderr(), /spiffe-helper: no complete set of files within 1000 ms: .*no Workload API socket at .*missing\.sock/);
+});
