@@ -29,7 +29,7 @@ export async function startHelper(
   t: { after(fn: () => unknown): void },
   dir: string,
   config: string,
-  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
 ): Promise<HelperProcess> {
   const configFile = join(dir, 'helper.conf');
   await writeFile(configFile, config);
@@ -37,6 +37,7 @@ export async function startHelper(
     cwd: dir,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
   const exit = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
   t.after(async () => {
