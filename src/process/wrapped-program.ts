@@ -19,9 +19,9 @@ const SETPRIV = '/usr/bin/setpriv';
 const STABLE_RUN_MS = 10_000;
 
 /**
- * The wrapped program: one child at a time with the helper's stdio and environment. Where util-linux's
- * setpriv exists it runs the program with a parent-death signal, so even a SIGKILLed helper takes
- * its program with it; setpriv execs, so the pid is the program's own.
+ * The wrapped program: one child at a time with the helper's stdio and environment, in a process
+ * group of its own. Where util-linux's setpriv exists it runs the program with a parent-death signal,
+ * so even a SIGKILLed helper takes its program with it; setpriv execs, so the pid is the program's own.
  */
 export class WrappedProgram {
   readonly #spec: ProgramSpec;
@@ -59,8 +59,16 @@ export class WrappedProgram {
       ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', path, ...this.#spec.args]]
       : [path, [...this.#spec.args]];
     const startedAt = Date.now();
-    const child = execa(file, args, { stdio: 'inherit', cleanup: true, reject: false, buffer: false });
+    // Its own process group: a terminal's Ctrl-C reaches only the helper, which forwards it once, and
+    // a program that outstays its kill timeout is killed together with its own children.
+    const child = execa(file, args, { stdio: 'inherit', detached: true, reject: false, buffer: false });
     this.#child = child;
+    const killOnExit = (): void => {
+      // A helper that exits without stopping the program (a crash) must not leave it behind.
+      if (child.pid !== undefined) this.#killGroup(child.pid);
+    };
+    process.once('exit', killOnExit);
+    void child.finally(() => process.off('exit', killOnExit));
     this.#log.info({ pid: child.pid, command: this.#spec.command, args: this.#spec.args }, 'program started');
     const exit = child.then((result): ExitStatus => {
       const signal = (result.signal as NodeJS.Signals | undefined) ?? null;
@@ -103,13 +111,21 @@ export class WrappedProgram {
     const killed = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         this.#log.warn({ pid: child.pid, signal, killTimeoutMs: this.#spec.killTimeoutMs }, 'the program did not stop in time; sending SIGKILL');
-        child.kill('SIGKILL');
+        if (child.pid !== undefined) this.#killGroup(child.pid);
         resolve();
       }, this.#spec.killTimeoutMs);
     });
     await Promise.race([exit, killed]);
     clearTimeout(timer);
     return exit;
+  }
+
+  #killGroup(pid: number): void {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
   }
 
   #onExit(child: ResultPromise, status: ExitStatus, ranMs: number): void {

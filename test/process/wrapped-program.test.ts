@@ -122,3 +122,23 @@ setInterval(() => {}, 1000);
   helper.kill('SIGKILL');
   await waitFor(() => !alive(childPid) || undefined, { what: 'the orphaned program to die', timeoutMs: 5_000 });
 });
+
+test('a program that outstays the kill timeout is killed with its own children', async (t) => {
+  const dir = await tempDir(t);
+  const childPidFile = join(dir, 'grandchild.pid');
+  const program = new WrappedProgram({
+    command: 'sh',
+    args: ['-c', `trap "" TERM; sleep 1000 & echo $! > ${childPidFile}; wait`],
+    stopSignal: 'SIGTERM',
+    killTimeoutMs: 200,
+    onExit: 'exit',
+    restartBackoffMaxMs: 100,
+  });
+  program.start();
+  const grandchild = Number(await waitFor(async () => (await readFile(childPidFile, 'utf8').catch(() => '')).trim() || undefined, { what: 'the grandchild pid' }));
+  t.after(() => {
+    if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+  });
+  assert.deepEqual(await program.stop(), { code: null, signal: 'SIGKILL' });
+  await waitFor(() => !alive(grandchild) || undefined, { what: 'the grandchild to die with the program' });
+});

@@ -40,11 +40,14 @@ export async function startHelper(
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   });
   const exit = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+  // Stopped the way its users stop it (SIGTERM, so the program shuts down with its own children),
+  // and killed by pid if that does not end it.
   t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exit;
-    }
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exit;
+    clearTimeout(timer);
   });
   const logs: LogLine[] = [];
   let stderr = '';

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { freePort } from './ports.ts';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,8 @@ export class Spire {
 
   static async start(t: { after(fn: () => unknown): void }): Promise<Spire> {
     const dir = await mkdtemp(join(tmpdir(), 'spire-'));
+    // Workloads of other users (the postgres test) must reach the agent socket inside it.
+    await chmod(dir, 0o755);
     const spire = new Spire(dir, await freePort());
     t.after(() => spire.stop());
     await spire.#writeConfigs();
