@@ -12,8 +12,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY cmd/ cmd/
 COPY src/ src/
-COPY proto/ proto/
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim
 RUN apt-get update \
@@ -23,7 +22,6 @@ WORKDIR /opt/spiffe-helper
 COPY --from=build /build/package.json ./
 COPY --from=build /build/node_modules/ node_modules/
 COPY --from=build /build/dist/ dist/
-COPY --from=build /build/proto/ proto/
 COPY config/helper.conf /etc/spiffe-helper/helper.conf
 ENV NODE_ENV=production
 # The node image's unprivileged user. Run as the wrapped program's user instead when the helper must

@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
-/** Resolved from this file so it works from `src/workload/` and from the compiled `dist/src/workload/`. */
-export const PROTO_FILE = fileURLToPath(new URL('../../proto/workload.proto', import.meta.url));
+/** Beside this module, in `src/workload/` and in the compiled `dist/src/workload/` (the build copies it). */
+export const PROTO_FILE = fileURLToPath(new URL('./workload.proto', import.meta.url));
 
 /** Absent fields decode as empty values, as proto3 means them; bytes stay Buffers. */
 const definition = loadSync(PROTO_FILE, { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true });
