@@ -56,6 +56,7 @@ export class Daemon {
   #programStarted = false;
   #notifier: Notifier;
   #watcher: FSWatcher | undefined;
+  #reloading: Promise<void> = Promise.resolve();
   #stopping = false;
   #exit!: (code: number) => void;
   readonly exitCode: Promise<number> = new Promise((resolve) => {
@@ -82,8 +83,13 @@ export class Daemon {
     await this.#session.start();
   }
 
-  /** Loads the config file again; a bad file is logged and the running config stays. */
-  async reload(reason: string): Promise<void> {
+  /** Loads the config file again; a bad file is logged and the running config stays. Serialised. */
+  reload(reason: string): Promise<void> {
+    this.#reloading = this.#reloading.then(() => this.#reload(reason));
+    return this.#reloading;
+  }
+
+  async #reload(reason: string): Promise<void> {
     if (this.#stopping) return;
     let config: HelperConfig;
     try {
@@ -94,13 +100,14 @@ export class Daemon {
     }
     this.#log.info({ reason }, 'applying reloaded config');
     const previous = this.#session;
-    const programChanged = !sameProgram(previous.config, config);
     this.#session = this.#newSession(config);
     this.#notifier.close();
-    if (programChanged) {
-      await this.#program?.stop();
+    if (!sameProgram(previous.config, config)) {
+      // Replace the program first, so the old one's exit is not taken for the program ending.
+      const old = this.#programStarted ? this.#program : undefined;
       this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
       this.#programStarted = false;
+      await old?.stop();
     }
     this.#notifier = this.#newNotifier(config);
     await previous.close();

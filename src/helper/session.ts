@@ -180,6 +180,8 @@ export class Session {
     if (state.status === 'retrying') {
       this.lastProblem = state.error.message;
       this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
+    } else if (state.status === 'connecting') {
+      this.#log.debug({ endpoint: this.endpoint }, 'Workload API connecting');
     } else {
       this.#log.info({ endpoint: this.endpoint }, `Workload API ${state.status}`);
     }

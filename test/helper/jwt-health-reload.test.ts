@@ -91,3 +91,21 @@ test('a changed config file is applied without dropping the identity; a broken o
   await helper.waitForLog((l) => l.msg === 'applying reloaded config' && l.reason === 'SIGHUP received');
   assert.equal(helper.child.exitCode, null, 'SIGHUP does not stop the helper');
 });
+
+test('a reloaded config with another program stops the old one and starts the new one; the helper keeps running', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const first = join(dir, 'first.log');
+  const second = join(dir, 'second.log');
+  const program = (record: string): string => `cmd = ${toml(process.execPath)}\ncmd_args = ${toml([RECORDER, record])}`;
+  const helper = await startHelper(t, dir, x509Config(s.address, certs, program(first)));
+  await waitFor(async () => (await lines(first)).length > 0, { what: 'the first program' });
+  await writeFile(join(dir, 'helper.conf'), x509Config(s.address, certs, program(second)));
+  await waitFor(async () => (await lines(second)).length > 0, { what: 'the second program' });
+  assert.ok((await lines(first)).includes('SIGTERM'), 'the first program was stopped');
+  assert.equal(helper.child.exitCode, null);
+  helper.child.kill('SIGTERM');
+  assert.equal(await helper.exited(), 0);
+  assert.ok((await lines(second)).includes('SIGTERM'));
+});

@@ -2,20 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, chown, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
-import { keyMatches } from '../helper/support.ts';
+import { keyMatches, x509Config } from '../helper/support.ts';
 import { waitFor } from '../support/wait.ts';
 
 export const files = (certs: string) => ({ cert: join(certs, 'svid.pem'), key: join(certs, 'svid_key.pem'), bundle: join(certs, 'svid_bundle.pem') });
 
-/** The X.509 part of a config against a real agent. */
+/** The X.509 part of a config against a real agent, with a short debounce. */
 export function realConfig(agentAddress: string, certDir: string, extra = ''): string {
-  return `agent_address = ${JSON.stringify(agentAddress)}
-cert_dir = ${JSON.stringify(certDir)}
-svid_file_name = "svid.pem"
-svid_key_file_name = "svid_key.pem"
-svid_bundle_file_name = "svid_bundle.pem"
-renew_debounce = "200ms"
-${extra}`;
+  return x509Config(agentAddress, certDir, `renew_debounce = "200ms"\n${extra}`);
 }
 
 /** The written set is whole and valid: the registered SPIFFE ID, a key that matches, a leaf the bundle signed. */
