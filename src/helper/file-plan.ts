@@ -57,10 +57,6 @@ export class FilePlan {
     return this.#jwtBundles;
   }
 
-  jwtSvid(fileName: string): JwtSvid | undefined {
-    return this.#jwtSvids.get(fileName);
-  }
-
   /** Renders the X.509 files first, so an update that cannot be rendered changes nothing. */
   setX509(context: X509Context, now: Date): void {
     if (this.#x509Plan === undefined) return;

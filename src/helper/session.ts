@@ -1,4 +1,4 @@
-import { WorkloadApiClient, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import { WorkloadApiClient, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
 import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
@@ -58,8 +58,7 @@ export class Session {
   }
 
   get endpoint(): string {
-    const address = this.#client.address;
-    return address.kind === 'unix' ? `unix://${address.path}` : `tcp://${address.host}:${address.port}`;
+    return formatEndpointAddress(this.#client.address);
   }
 
   async start(seed?: SessionSeed): Promise<void> {

@@ -25,7 +25,7 @@ export interface NotifierOptions {
 export class Notifier {
   readonly #options: NotifierOptions;
   readonly #log: ProcessLogger;
-  #window: NodeJS.Timeout | undefined;
+  #window: { timer: NodeJS.Timeout; elapsed: Promise<void>; end: () => void } | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #pending = false;
   #running: Promise<void> | undefined;
@@ -44,22 +44,27 @@ export class Notifier {
     this.#retryTimer = undefined;
     if (this.#window !== undefined) return;
     if (this.#options.debounceMs <= 0) return this.#kick();
-    this.#window = setTimeout(() => {
+    let end!: () => void;
+    const elapsed = new Promise<void>((resolve) => (end = resolve));
+    const timer = setTimeout(() => {
       this.#window = undefined;
       this.#kick();
+      end();
     }, this.#options.debounceMs);
+    this.#window = { timer, elapsed, end };
   }
 
   /** Resolves once nothing is waiting, running or scheduled for a retry. */
   async idle(): Promise<void> {
     while (this.#running !== undefined || this.#window !== undefined) {
-      await (this.#running ?? new Promise((resolve) => setTimeout(resolve, 5)));
+      await (this.#running ?? this.#window?.elapsed);
     }
   }
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#window);
+    clearTimeout(this.#window?.timer);
+    this.#window?.end();
     clearTimeout(this.#retryTimer);
     this.#window = undefined;
   }

@@ -143,6 +143,7 @@ export class WorkloadApiClient {
       if (stopped) return;
       report({ status: 'connecting' });
       let ended = false;
+      let connectedReported = false;
       const stream = this.#stub[method]!({}, securityHeader()) as ClientReadableStream<unknown>;
       call = stream;
       stream.on('data', (message: unknown) => {
@@ -153,12 +154,11 @@ export class WorkloadApiClient {
           handler.onError?.(error as Error);
           return;
         }
-        if (failures > 0 || !connectedReported) report({ status: 'connected' });
+        if (!connectedReported) report({ status: 'connected' });
         connectedReported = true;
         failures = 0;
         handler.onUpdate(value);
       });
-      let connectedReported = false;
       const onEnd = (status: { code: number; details: string }): void => {
         if (ended || stopped) return;
         ended = true;
