@@ -8,6 +8,7 @@
 set -euo pipefail
 
 SPIRE_VERSION=1.15.3
+GO_HELPER_VERSION=0.11.0
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/spiffe-helper-test"
 SPIRE_BIN="$CACHE/spire-$SPIRE_VERSION/bin"
 missing=()
@@ -64,6 +65,21 @@ if [ ! -x "$SPIRE_BIN/spire-server" ] || [ ! -x "$SPIRE_BIN/spire-agent" ]; then
   else
     missing+=("SPIRE $SPIRE_VERSION binaries (needs Go and gcc to build them into $SPIRE_BIN)")
   fi
+fi
+
+# --- the Go spiffe-helper, for the side-by-side benchmark only (best effort) -----------------------
+GO_HELPER_BIN="$CACHE/spiffe-helper-go-$GO_HELPER_VERSION/bin"
+if [ ! -x "$GO_HELPER_BIN/spiffe-helper" ] && command -v go >/dev/null 2>&1; then
+  say "building the Go spiffe-helper $GO_HELPER_VERSION for npm run bench"
+  work=$(mktemp -d)
+  if (cd "$work" && go mod init go-helper-build >/dev/null 2>&1 \
+      && GONOSUMDB=github.com/GoogleCloudPlatform/cloudsql-proxy go get -tool "github.com/spiffe/spiffe-helper/cmd/spiffe-helper@v$GO_HELPER_VERSION" \
+      && GOBIN="$work/bin" go install github.com/spiffe/spiffe-helper/cmd/spiffe-helper) >&2; then
+    mkdir -p "$(dirname "$GO_HELPER_BIN")" && rm -rf "$GO_HELPER_BIN" && mv "$work/bin" "$GO_HELPER_BIN"
+  else
+    say "the Go spiffe-helper did not build; npm run bench will leave it out"
+  fi
+  rm -rf "$work"
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
