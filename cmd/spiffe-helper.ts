@@ -2,6 +2,7 @@
 import { loadConfig, describeConfig, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { Daemon, runOnce } from '../src/helper/index.ts';
+import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
 
@@ -35,6 +36,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_ERROR;
   }
   if (commandLine.daemonMode !== undefined) config = { ...config, daemonMode: commandLine.daemonMode };
+  try {
+    resolveEndpointAddress(config.agentAddress);
+  } catch (error) {
+    const key = config.agentAddress === undefined ? '' : 'agent_address: ';
+    process.stderr.write(`spiffe-helper: ${config.file}: ${key}${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_ERROR;
+  }
   if (commandLine.action === 'check') {
     process.stdout.write(`${describeConfig(config).join('\n')}\n`);
     return 0;

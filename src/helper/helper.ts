@@ -7,8 +7,6 @@ import { Session } from './session.ts';
 export interface HelperOptions {
   readonly configFile: string;
   readonly log: Logger;
-  /** Where the helper listens for SIGTERM/SIGINT/SIGHUP; tests pass their own emitter. */
-  readonly signals?: NodeJS.EventEmitter;
 }
 
 /** The one line a failed one-shot run prints, and its exit code. */
@@ -72,10 +70,9 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const signals = this.#options.signals ?? process;
-    signals.on('SIGTERM', this.#onStopSignal);
-    signals.on('SIGINT', this.#onStopSignal);
-    signals.on('SIGHUP', this.#onReloadSignal);
+    process.on('SIGTERM', this.#onStopSignal);
+    process.on('SIGINT', this.#onStopSignal);
+    process.on('SIGHUP', this.#onReloadSignal);
     this.#watcher = watchFiles(this.#options.configFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
     this.#watcher.on('change', () => void this.reload('config file changed'));
     this.#watcher.on('add', () => void this.reload('config file replaced'));
@@ -128,10 +125,9 @@ export class Daemon {
   }
 
   async #shutdown(): Promise<void> {
-    const signals = this.#options.signals ?? process;
-    signals.off('SIGTERM', this.#onStopSignal);
-    signals.off('SIGINT', this.#onStopSignal);
-    signals.off('SIGHUP', this.#onReloadSignal);
+    process.off('SIGTERM', this.#onStopSignal);
+    process.off('SIGINT', this.#onStopSignal);
+    process.off('SIGHUP', this.#onReloadSignal);
     this.#notifier.close();
     await this.#watcher?.close();
     await this.#session.close();
