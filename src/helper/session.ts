@@ -1,4 +1,4 @@
-import { WorkloadApiClient, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
 import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
@@ -88,7 +88,7 @@ export class Session {
           onUpdate: (context) => {
             if (this.#acceptX509(context)) this.#scheduleWrite();
           },
-          onError: (error) => this.#problem('X.509-SVID update discarded', error),
+          onError: (error) => this.#discarded('X.509-SVID', error),
           onStateChange: (state) => this.#agentState(state),
         }),
       );
@@ -101,11 +101,13 @@ export class Session {
             this.#plan.setJwtBundles(bundles);
             this.#scheduleWrite();
           },
-          onError: (error) => this.#problem('JWT bundle update discarded', error),
+          onError: (error) => this.#discarded('JWT bundle', error),
           ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
     }
+    // With no stream to watch, the JWT-SVID fetches are what tells whether the agent is reachable.
+    const fetchesReportAgent = config.x509 === undefined && config.jwtBundle === undefined;
     for (const jwt of config.jwtSvids) {
       const renewer = new JwtSvidRenewer(this.#client, {
         audience: jwt.audience,
@@ -115,11 +117,13 @@ export class Session {
         onToken: (svid) => {
           this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
           this.#plan.setJwtSvid(jwt.fileName, svid);
+          if (fetchesReportAgent) this.health.setAgentState('connected');
           this.#scheduleWrite();
         },
         onError: (error, retryInMs) => {
           this.#problem(`JWT-SVID for audience ${JSON.stringify(jwt.audience)} not fetched; retrying in ${retryInMs} ms`, error);
           this.health.recordWriteFailure(jwtSvidOutput(jwt.fileName), error.message);
+          if (fetchesReportAgent) this.health.setAgentState('retrying', error.message);
         },
       });
       this.#renewers.push(renewer);
@@ -130,11 +134,6 @@ export class Session {
   /** What the next session needs to render files at once. */
   seed(): SessionSeed {
     return { x509Context: this.#plan.x509Context, jwtBundles: this.#plan.jwtBundles };
-  }
-
-  /** Resolves when every write scheduled so far has finished. */
-  settled(): Promise<void> {
-    return this.#writing;
   }
 
   async close(): Promise<void> {
@@ -184,6 +183,12 @@ export class Session {
     } else {
       this.#log.info({ endpoint: this.endpoint }, `Workload API ${state.status}`);
     }
+  }
+
+  /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
+  #discarded(what: string, error: Error): void {
+    if (error instanceof WorkloadApiError) return;
+    this.#problem(`${what} update discarded; the last good files stay`, error);
   }
 
   #problem(what: string, error: unknown): void {

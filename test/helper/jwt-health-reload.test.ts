@@ -109,3 +109,17 @@ test('a reloaded config with another program stops the old one and starts the ne
   assert.equal(await helper.exited(), 0);
   assert.ok((await lines(second)).includes('SIGTERM'));
 });
+
+test('with only JWT-SVIDs configured, readiness follows the fetches', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const helper = await startHelper(
+    t,
+    dir,
+    `agent_address = ${toml(s.address)}\ncert_dir = ${toml(join(dir, 'certs'))}\n[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = "db.jwt"\n[health_checks]\nlistener_enabled = true\nbind_port = 0\nagent_lost_threshold = "1s"`,
+  );
+  const port = (await helper.waitForLog((l) => l.msg === 'health listener started')).port as number;
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, { what: 'ready once the token is written' });
+  const body = (await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { agent: { state: string } };
+  assert.equal(body.agent.state, 'connected');
+});
