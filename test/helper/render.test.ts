@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { TrustDomain, decodePem, parseJwtBundle, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/svid/index.ts';
+import type { X509Context } from '../../src/workload/index.ts';
+import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/helper/render.ts';
+import { TestCa } from '../support/test-ca.ts';
+
+const ca = await TestCa.create('example.org', { intermediate: true });
+const federated = await TestCa.create('other.org');
+const td = TrustDomain.parse('example.org');
+const other = TrustDomain.parse('other.org');
+
+async function context(): Promise<X509Context> {
+  const internal = await ca.issueSvid('spiffe://example.org/internal');
+  const external = await ca.issueSvid('spiffe://example.org/external');
+  const expiredRoot = await TestCa.create('example.org', { ttlSeconds: -3600 });
+  const bundles = new Map<string, X509Bundle>([
+    ['example.org', parseX509Bundle(td, Buffer.concat([ca.bundleDer(), expiredRoot.bundleDer()]))],
+    ['other.org', parseX509Bundle(other, federated.bundleDer())],
+  ]);
+  return {
+    svids: [parseX509Svid(internal.chainDer, internal.keyDer, 'internal'), parseX509Svid(external.chainDer, external.keyDer, 'external')],
+    bundles,
+    federatedTrustDomains: new Set(['other.org']),
+    crls: [],
+  };
+}
+
+const plan: X509RenderPlan = {
+  svidFileName: 'svid.pem',
+  keyFileName: 'key.pem',
+  bundleFileName: 'bundle.pem',
+  certFileMode: 0o644,
+  keyFileMode: 0o600,
+  hint: '',
+  addIntermediatesToBundle: false,
+  includeFederatedDomains: false,
+  omitExpired: false,
+  federatedBundleFileName: undefined,
+};
+
+const certs = (content: string | Uint8Array): X509Certificate[] => decodePem(String(content)).map((block) => new X509Certificate(Buffer.from(block.der)));
+const uri = (cert: X509Certificate): string => /URI:([^,]+)/.exec(cert.subjectAltName ?? '')?.[1] ?? cert.subject;
+
+test('the Go helper layout: leaf + intermediates, PKCS#8 key, the own trust domain bundle', async () => {
+  const [svid, key, bundle] = renderX509Files(await context(), plan, new Date());
+  assert.deepEqual(certs(svid!.content).map(uri), ['spiffe://example.org/internal', 'spiffe://example.org']);
+  assert.match(String(key!.content), /^-----BEGIN PRIVATE KEY-----/);
+  assert.equal(key!.mode, 0o600);
+  assert.equal(certs(bundle!.content).length, 2, 'both roots of example.org, nothing federated');
+});
+
+test('hint picks the SVID; a missing hint is an error naming the hints sent', async () => {
+  const [svid] = renderX509Files(await context(), { ...plan, hint: 'external' }, new Date());
+  assert.equal(uri(certs(svid!.content)[0]!), 'spiffe://example.org/external');
+  await assert.rejects(async () => renderX509Files(await context(), { ...plan, hint: 'db' }, new Date()), /no X.509-SVID has hint "db" \(the agent sent hints: "internal", "external"\)/);
+});
+
+test('add_intermediates_to_bundle, include_federated_domains, omit_expired and per-domain federated files', async () => {
+  const ctx = await context();
+  const [svid, , bundle, ...rest] = renderX509Files(
+    ctx,
+    { ...plan, addIntermediatesToBundle: true, includeFederatedDomains: true, omitExpired: true, federatedBundleFileName: 'federated_{trust_domain}.pem' },
+    new Date(),
+  );
+  assert.equal(certs(svid!.content).length, 1, 'only the leaf');
+  const bundleCerts = certs(bundle!.content);
+  assert.equal(bundleCerts.length, 3, 'the live root, the intermediate and the federated root; the expired root is omitted');
+  assert.ok(bundleCerts.some((c) => uri(c) === 'spiffe://other.org'));
+  assert.deepEqual(rest.map((file) => file.name), ['federated_other.org.pem']);
+  assert.deepEqual(certs(rest[0]!.content).map(uri), ['spiffe://other.org']);
+});
+
+test('the JWT bundle file is the Go helper\'s JSON of base64 JWKS per trust domain', () => {
+  const bundles = new Map([['example.org', parseJwtBundle(td, ca.jwks())]]);
+  const file = renderJwtBundleFile(bundles, 'jwt.json', 0o600);
+  const document = JSON.parse(String(file.content)) as Record<string, string>;
+  assert.deepEqual(JSON.parse(Buffer.from(document['example.org']!, 'base64').toString()), JSON.parse(ca.jwks().toString()));
+});
