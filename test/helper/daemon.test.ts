@@ -170,3 +170,14 @@ test('an update that fails validation is skipped and the last good files stay', 
   await helper.waitForLog((l) => /no X.509-SVID has hint "internal"/.test(l.msg));
   assert.equal(await servedSerial(certs), good);
 });
+
+test('SIGINT is forwarded too; a program that ignores it is killed after kill_timeout and the helper exits 137', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const record = join(dir, 'signals.log');
+  const helper = await startHelper(t, dir, x509Config(s.address, join(dir, 'certs'), `cmd = ${toml(process.execPath)}\ncmd_args = ${toml([RECORDER, record])}\nkill_timeout = "500ms"`));
+  await waitFor(async () => (await lines(record)).length > 0);
+  helper.child.kill('SIGINT');
+  assert.equal(await helper.exited(), 137);
+  assert.ok((await lines(record)).includes('SIGINT'), 'the program got SIGINT first');
+});
