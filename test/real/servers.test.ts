@@ -11,11 +11,12 @@ import { Spire, spireUnavailable } from '../support/spire.ts';
 import { mariadb, nginx, postgres, postgresUser } from '../support/servers.ts';
 import { httpsPeer, starttlsPeer } from '../support/tls.ts';
 import { TestCa } from '../support/test-ca.ts';
+import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { encodePem } from '../../src/svid/index.ts';
 import { toml } from '../helper/support.ts';
-import { files, handOver, nextRotation, realConfig, startHelper, validSet } from './support.ts';
+import { files, handOver, nextRotation, realConfig, validSet } from './support.ts';
 
 const run = promisify(execFile);
 const skip = spireUnavailable();

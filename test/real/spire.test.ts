@@ -7,10 +7,11 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Spire, spireUnavailable } from '../support/spire.ts';
+import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { RECORDER, lines, toml } from '../helper/support.ts';
-import { files, healthPort, nextRotation, readiness, realConfig, serialOnDisk, startHelper, validSet } from './support.ts';
+import { files, healthPort, nextRotation, readiness, realConfig, serialOnDisk, validSet } from './support.ts';
 
 const ID = 'spiffe://example.org/workload';
 const skip = spireUnavailable();

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { chmod, chown, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startHelper, type HelperProcess } from '../support/helper-process.ts';
+import type { HelperProcess } from '../support/helper-process.ts';
 import { keyMatches, x509Config } from '../helper/support.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -56,4 +56,3 @@ export async function readiness(port: number): Promise<{ status: number; body: {
   return { status: response.status, body: (await response.json()) as { reasons: string[] } };
 }
 
-export { startHelper };
