@@ -123,6 +123,11 @@ function parseToml(text: string, file: string): Raw {
     const e = error as { message: string; found?: unknown; location?: { start?: { line: number; column: number } } };
     const start = e.location?.start;
     const what = e.found === undefined ? e.message : e.found === null ? 'unexpected end of file' : `unexpected ${JSON.stringify(e.found)}`;
+    // A Go helper config is TOML already except for HCL blocks: say how to write those.
+    const block = start === undefined ? undefined : /^\s*([A-Za-z_]+)\s*\{/.exec(text.split('\n')[start.line - 1] ?? '')?.[1];
+    if (block !== undefined) {
+      throw new ConfigError(`${file}:${start!.line}`, undefined, block, `"${block} { ... }" is HCL block syntax: in TOML write [${block}] on its own line, then its keys, at the end of the file`);
+    }
     throw new ConfigError(`${file}${start === undefined ? '' : `:${start.line}:${start.column}`}`, undefined, undefined, `invalid TOML: ${what}`);
   }
 }

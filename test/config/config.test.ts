@@ -117,6 +117,10 @@ test('each kind of bad input is one line naming file, key and line', () => {
   refuse('svid_file_name = "unterminated', /^helper\.conf:1:\d+: invalid TOML/);
 });
 
+test("a Go helper's HCL health_checks block gets a line saying how to write it in TOML", () => {
+  refuse(`${X509}health_checks {\n  listener_enabled = true\n}`, /^helper\.conf:4: health_checks: "health_checks \{ \.\.\. \}" is HCL block syntax: in TOML write \[health_checks\]/);
+});
+
 test('durations, signals without the SIG prefix and the new keys', () => {
   const config = parseConfig(
     `${X509}cmd = "mariadbd"\nrenew_action = "command"\nrenew_command = 'mariadb -e "FLUSH SSL"'\nrenew_command_timeout = "1m30s"\nrenew_debounce = "250ms"\nstop_signal = "QUIT"\nkill_timeout = 5\ncmd_exit = "restart"\noneshot_timeout = "2m"\nfederated_bundle_file_name = "fed_{trust_domain}.pem"`,
