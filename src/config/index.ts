@@ -1,5 +1,5 @@
 export { ConfigError } from './errors.ts';
 export { describeConfig } from './describe.ts';
-export { loadConfig } from './load.ts';
+export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig } from './parse.ts';
 export type { CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, LogLevel, RenewAction } from './types.ts';

@@ -3,14 +3,17 @@ import { ConfigError } from './errors.ts';
 import { parseConfig } from './parse.ts';
 import type { HelperConfig } from './types.ts';
 
-export async function loadConfig(file: string): Promise<HelperConfig> {
-  let text: string;
+/** The config file's text; an unreadable file is a ConfigError like any other config problem. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
     throw new ConfigError(file, undefined, undefined, `cannot read the config file: ${why}`);
   }
-  return parseConfig(text, file);
+}
+
+export async function loadConfig(file: string): Promise<HelperConfig> {
+  return parseConfig(await readConfigText(file), file);
 }

@@ -1,5 +1,6 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
-import { loadConfig, type HelperConfig } from '../config/index.ts';
+import { basename, dirname } from 'node:path';
+import { parseConfig, readConfigText, type HelperConfig } from '../config/index.ts';
 import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Session } from './session.ts';
@@ -55,6 +56,8 @@ export class Daemon {
   #notifier: Notifier;
   #watcher: FSWatcher | undefined;
   #reloading: Promise<void> = Promise.resolve();
+  /** The text the running config came from, so file events that change nothing are ignored. */
+  #configText: string | undefined;
   #stopping = false;
   #exit!: (code: number) => void;
   readonly exitCode: Promise<number> = new Promise((resolve) => {
@@ -73,24 +76,33 @@ export class Daemon {
     process.on('SIGTERM', this.#onStopSignal);
     process.on('SIGINT', this.#onStopSignal);
     process.on('SIGHUP', this.#onReloadSignal);
-    this.#watcher = watchFiles(this.#options.configFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
-    this.#watcher.on('change', () => void this.reload('config file changed'));
-    this.#watcher.on('add', () => void this.reload('config file replaced'));
+    this.#configText = await readConfigText(this.#options.configFile);
+    // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
+    // ..data swap replace the file without changing it.
+    const name = basename(this.#options.configFile);
+    this.#watcher = watchFiles(dirname(this.#options.configFile), { depth: 0, ignoreInitial: true, followSymlinks: false });
+    this.#watcher.on('all', (_event, path) => {
+      const changed = basename(path);
+      if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
+    });
     this.#log.info({ endpoint: this.#session.endpoint, certDir: this.#session.config.certDir }, 'spiffe-helper started');
     await this.#session.start();
   }
 
   /** Loads the config file again; a bad file is logged and the running config stays. Serialised. */
-  reload(reason: string): Promise<void> {
-    this.#reloading = this.#reloading.then(() => this.#reload(reason));
+  reload(reason: string, options: { onlyIfChanged?: boolean } = {}): Promise<void> {
+    this.#reloading = this.#reloading.then(() => this.#reload(reason, options.onlyIfChanged ?? false));
     return this.#reloading;
   }
 
-  async #reload(reason: string): Promise<void> {
+  async #reload(reason: string, onlyIfChanged: boolean): Promise<void> {
     if (this.#stopping) return;
     let config: HelperConfig;
     try {
-      config = await loadConfig(this.#options.configFile);
+      const text = await readConfigText(this.#options.configFile);
+      if (onlyIfChanged && text === this.#configText) return;
+      this.#configText = text;
+      config = parseConfig(text, this.#options.configFile);
     } catch (error) {
       this.#log.error(`${reason}; the new config is not applied: ${error instanceof Error ? error.message : String(error)}`);
       return;

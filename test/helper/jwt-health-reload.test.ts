@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
+import { FileSetWriter } from '../../src/output/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -122,4 +123,18 @@ test('with only JWT-SVIDs configured, readiness follows the fetches', async (t) 
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200, { what: 'ready once the token is written' });
   const body = (await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { agent: { state: string } };
   assert.equal(body.agent.state, 'connected');
+});
+
+test('a config file mounted from a Kubernetes ConfigMap (a ..data symlink swap) is reloaded too', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  // The writer makes exactly the layout the kubelet makes for a ConfigMap volume.
+  const configMap = new FileSetWriter(join(dir, 'configmap'));
+  await configMap.write([{ name: 'helper.conf', content: x509Config(s.address, certs), mode: 0o644 }]);
+  const helper = await startHelper(t, dir, '', { configFile: join(dir, 'configmap', 'helper.conf') });
+  await waitFor(() => servedSerial(certs), { what: 'the first write' });
+  await configMap.write([{ name: 'helper.conf', content: x509Config(s.address, certs).replace('svid_bundle.pem', 'ca.pem'), mode: 0o644 }]);
+  await waitFor(() => readFile(join(certs, 'ca.pem'), 'utf8').catch(() => undefined), { what: 'the config from the swapped ConfigMap applied' });
+  assert.equal(helper.child.exitCode, null);
 });

@@ -24,15 +24,18 @@ export interface HelperProcess {
   exited(): Promise<number>;
 }
 
-/** Writes `config` (TOML) to `<dir>/helper.conf` and starts the helper on it; killed by pid after the test. */
+/**
+ * Writes `config` (TOML) to `<dir>/helper.conf` (unless `configFile` names one already written) and
+ * starts the helper on it; stopped by pid after the test.
+ */
 export async function startHelper(
   t: { after(fn: () => unknown): void },
   dir: string,
   config: string,
-  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; configFile?: string } = {},
 ): Promise<HelperProcess> {
-  const configFile = join(dir, 'helper.conf');
-  await writeFile(configFile, config);
+  const configFile = options.configFile ?? join(dir, 'helper.conf');
+  if (options.configFile === undefined) await writeFile(configFile, config);
   const child = spawn(process.execPath, [HELPER_ENTRY, '-config', configFile, ...(options.args ?? [])], {
     cwd: dir,
     env: { ...process.env, ...options.env },
