@@ -39,6 +39,9 @@ test('one-shot writes the X.509 set, the JWT-SVID and the JWT bundle, never star
   assert.deepEqual(Object.keys(bundle), ['example.org']);
   assert.ok(Array.isArray((JSON.parse(Buffer.from(bundle['example.org']!, 'base64').toString()) as { keys: unknown[] }).keys));
   assert.deepEqual(await lines(record), [], 'cmd is never started in one-shot mode');
+  assert.ok(helper.logs.length > 3, 'the run logged at debug level');
+  assert.ok(!helper.stderr().includes(token.split('.')[2]!), 'no JWT in the logs');
+  assert.ok(!helper.stderr().includes('PRIVATE KEY'), 'no key material in the logs');
 });
 
 test('one-shot failures: one line saying why, exit 1, nothing written', async (t) => {
