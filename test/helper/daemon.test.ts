@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { RECORDER, keyMatches, lines, servedSerial, toml, x509Config } from './support.ts';
-
-async function server(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}) {
-  const s = await WorkloadApiTestServer.start(options);
-  t.after(() => s.stop());
-  return s;
-}
+import { keyMatches, lines, RECORDER, servedSerial, server, toml, x509Config } from './support.ts';
 
 test('files are written as the Go helper writes them, with modes, and every rotation replaces the set', async (t) => {
   const s = await server(t, { intermediate: true });

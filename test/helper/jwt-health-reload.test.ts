@@ -4,17 +4,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { FileSetWriter } from '../../src/output/index.ts';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { RECORDER, lines, servedSerial, toml, x509Config } from './support.ts';
-
-async function server(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}) {
-  const s = await WorkloadApiTestServer.start(options);
-  t.after(() => s.stop());
-  return s;
-}
+import { lines, RECORDER, servedSerial, server, toml, x509Config } from './support.ts';
 
 const claimsOf = (token: string): { exp: number; iat: number } => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number };
 

@@ -3,18 +3,12 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import type { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
-import { RECORDER, lines, servedSerial, toml, x509Config } from './support.ts';
+import { lines, RECORDER, servedSerial, server, toml, x509Config } from './support.ts';
 
 const ONE_SHOT = 'daemon_mode = false\noneshot_timeout = "3s"';
-
-async function server(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}) {
-  const s = await WorkloadApiTestServer.start(options);
-  t.after(() => s.stop());
-  return s;
-}
 
 test('one-shot writes the X.509 set, the JWT-SVID and the JWT bundle, never starts cmd, and exits 0', async (t) => {
   const s = await server(t);

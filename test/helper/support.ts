@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 export const RECORDER = new URL('../process/fixtures/recorder.ts', import.meta.url).pathname;
 
@@ -34,4 +35,11 @@ export function keyMatches(certPem: string, keyPem: string): boolean {
 
 export async function lines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+}
+
+/** A Workload API test server stopped when the test ends. */
+export async function server(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}): Promise<WorkloadApiTestServer> {
+  const s = await WorkloadApiTestServer.start(options);
+  t.after(() => s.stop());
+  return s;
 }
