@@ -6,7 +6,7 @@ import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509Rende
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
-export const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
+const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
 export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
 
 export function configuredOutputs(config: HelperConfig): string[] {

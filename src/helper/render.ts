@@ -78,7 +78,7 @@ export function renderX509Files(context: X509Context, plan: X509RenderPlan, now:
   return files;
 }
 
-export function federatedFileName(pattern: string, trustDomain: string): string {
+function federatedFileName(pattern: string, trustDomain: string): string {
   return pattern.replaceAll('{trust_domain}', trustDomain);
 }
 

@@ -1,1 +1,1 @@
-export { createLogger, scrub, type Logger, type LoggerOptions } from './logger.ts';
+export { createLogger, type Logger, type LoggerOptions } from './logger.ts';

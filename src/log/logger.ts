@@ -18,7 +18,7 @@ const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`]);
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 const JWT = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
 
-export function scrub(text: string): string {
+function scrub(text: string): string {
   return text.replace(PEM_PRIVATE_KEY, '[REDACTED PRIVATE KEY]').replace(JWT, '[REDACTED JWT]');
 }
 

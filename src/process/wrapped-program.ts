@@ -47,10 +47,6 @@ export class WrappedProgram {
     return this.#child?.pid;
   }
 
-  get running(): boolean {
-    return this.pid !== undefined;
-  }
-
   /** Starts the program; throws at once when the command cannot be found. */
   start(): void {
     if (this.#stopped || this.#child !== undefined) return;

@@ -68,11 +68,6 @@ export class TrustDomain {
     return new TrustDomain(value);
   }
 
-  /** For SpiffeId.parse, which has validated the name already. */
-  static fromValidName(name: string): TrustDomain {
-    return new TrustDomain(name);
-  }
-
   idString(): string {
     return `${SCHEME}${this.name}`;
   }
@@ -117,7 +112,7 @@ export class SpiffeId {
     const path = slash === -1 ? '' : rest.slice(slash);
     checkTrustDomainName(name, value);
     checkPath(path, value);
-    return new SpiffeId(TrustDomain.fromValidName(name), path);
+    return new SpiffeId(TrustDomain.parse(name), path);
   }
 
   static fromParts(trustDomain: TrustDomain, path: string): SpiffeId {
