@@ -1,93 +1,152 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real: nginx, PostgreSQL and MariaDB from Debian's packages, and the
-# SPIRE server and agent built from the Go module proxy (cached by version outside the clone, so only
-# the first run pays). `npm test` runs this first. Quick when everything is present.
+# Installs what the tests run for real: nginx, PostgreSQL, MariaDB and openssl from Debian's packages,
+# and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
+# (so only the first run pays, about 10 minutes). `npm test` runs this first; it is quick when
+# everything is present. Also builds the Go spiffe-helper for `npm run bench` (best effort).
 #
-# Without root, apt-get or Go it says loudly what is missing and the tests that need it skip; in CI
-# (CI=true) anything missing is an error.
+# Without root, apt-get, Go or gcc it says loudly what is missing, and the tests that need it skip,
+# each saying why. In CI (CI=true) anything missing is an error.
+#
+# Environment: SPIFFE_HELPER_TEST_SPIRE_VERSION (default 1.15.3; test/support/spire.ts reads the same
+# variable), XDG_CACHE_HOME (the cache is $XDG_CACHE_HOME/spiffe-helper-test).
 set -euo pipefail
 
-SPIRE_VERSION=1.15.3
+SPIRE_VERSION="${SPIFFE_HELPER_TEST_SPIRE_VERSION:-1.15.3}"
 GO_HELPER_VERSION=0.11.0
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/spiffe-helper-test"
+CACHE="${XDG_CACHE_HOME:-${HOME:?HOME or XDG_CACHE_HOME must be set}/.cache}/spiffe-helper-test"
 SPIRE_BIN="$CACHE/spire-$SPIRE_VERSION/bin"
+GO_HELPER_BIN="$CACHE/spiffe-helper-go-$GO_HELPER_VERSION/bin"
 missing=()
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+is_root() { [ "$(id -u)" = 0 ]; }
 
-# --- Debian packages -------------------------------------------------------------------------
+# --- Debian packages -------------------------------------------------------------------------------
 packages=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
-ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || packages+=(postgresql)
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || packages+=(mariadb-server)
-command -v mariadb >/dev/null 2>&1 || packages+=(mariadb-client)
-command -v openssl >/dev/null 2>&1 || packages+=(openssl)
-command -v setpriv >/dev/null 2>&1 || packages+=(util-linux)
-command -v runuser >/dev/null 2>&1 || packages+=(util-linux)
+want() { # want <package> <present-test...>
+  local package=$1
+  shift
+  "$@" || case " ${packages[*]-} " in *" $package "*) ;; *) packages+=("$package") ;; esac
+}
+want nginx have nginx
+want postgresql compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+want postgresql-client have psql
+want mariadb-server have mariadbd
+want mariadb-server have mariadb-install-db
+want mariadb-client have mariadb
+want openssl have openssl
+want util-linux have setpriv
+want util-linux have runuser
+want util-linux have flock
+# cgo (SPIRE's SQLite datastore) needs a C toolchain, but only while SPIRE still has to be built.
+if [ ! -x "$SPIRE_BIN/spire-server" ] || [ ! -x "$SPIRE_BIN/spire-agent" ]; then
+  want gcc have gcc
+  want libc6-dev test -e /usr/include/stdio.h
+fi
 
 if [ ${#packages[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if is_root && have apt-get; then
     say "installing ${packages[*]}"
-    # The packages' own services are not wanted: the tests start their own instances.
-    policy_added=
+    # The packages' own services are not wanted: the tests start their own instances. policy-rc.d
+    # exit 101 tells invoke-rc.d not to start them; it is removed again however the install ends.
     if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     export DEBIAN_FRONTEND=noninteractive
+    started=$SECONDS
     apt-get update -qq >&2
     apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2
-    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+    say "installed in $((SECONDS - started)) s"
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
   else
-    missing+=("Debian packages ${packages[*]} (needs root and apt-get)")
+    missing+=("Debian packages: ${packages[*]} (installing them needs root and apt-get)")
   fi
 fi
 
-# --- SPIRE ---------------------------------------------------------------------------------------
-if [ ! -x "$SPIRE_BIN/spire-server" ] || [ ! -x "$SPIRE_BIN/spire-agent" ]; then
-  if command -v go >/dev/null 2>&1 && command -v gcc >/dev/null 2>&1; then
-    say "building SPIRE $SPIRE_VERSION from the Go module proxy (first run only; several minutes)"
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    (
-      cd "$work"
-      go mod init spire-build >/dev/null 2>&1
-      # v1.15.3 wants ejbca-go-client-sdk v1.1.0, which the proxy does not serve; v1.0.2 builds the
-      # same plugin. The checksum database has no entry for cloudsql-proxy v1.37.9.
-      go mod edit -replace github.com/Keyfactor/ejbca-go-client-sdk=github.com/Keyfactor/ejbca-go-client-sdk@v1.0.2
-      export GONOSUMDB=github.com/GoogleCloudPlatform/cloudsql-proxy GOFLAGS=-mod=mod
-      go get -tool "github.com/spiffe/spire/cmd/spire-server@v$SPIRE_VERSION" >&2
-      go get -tool "github.com/spiffe/spire/cmd/spire-agent@v$SPIRE_VERSION" >&2
-      CGO_ENABLED=1 GOBIN="$work/bin" go install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent >&2
-    )
-    mkdir -p "$(dirname "$SPIRE_BIN")"
-    rm -rf "$SPIRE_BIN.tmp" && mv "$work/bin" "$SPIRE_BIN.tmp" && rm -rf "$SPIRE_BIN" && mv "$SPIRE_BIN.tmp" "$SPIRE_BIN"
-    say "SPIRE $SPIRE_VERSION built into $SPIRE_BIN"
-  else
-    missing+=("SPIRE $SPIRE_VERSION binaries (needs Go and gcc to build them into $SPIRE_BIN)")
-  fi
-fi
-
-# --- the Go spiffe-helper, for the side-by-side benchmark only (best effort) -----------------------
-GO_HELPER_BIN="$CACHE/spiffe-helper-go-$GO_HELPER_VERSION/bin"
-if [ ! -x "$GO_HELPER_BIN/spiffe-helper" ] && command -v go >/dev/null 2>&1; then
-  say "building the Go spiffe-helper $GO_HELPER_VERSION for npm run bench"
+# --- Go builds ------------------------------------------------------------------------------------
+# go_build <dest-bin-dir> <log-name> <setup-function> <package>...: builds the packages inside a
+# throwaway module (the proxy serves no version list for `go install pkg@version` of these modules)
+# and moves the binaries into place only when all of them built.
+go_build() {
+  local dest=$1 name=$2 setup=$3
+  shift 3
+  local work log started
   work=$(mktemp -d)
-  if (cd "$work" && go mod init go-helper-build >/dev/null 2>&1 \
-      && GONOSUMDB=github.com/GoogleCloudPlatform/cloudsql-proxy go get -tool "github.com/spiffe/spiffe-helper/cmd/spiffe-helper@v$GO_HELPER_VERSION" \
-      && GOBIN="$work/bin" go install github.com/spiffe/spiffe-helper/cmd/spiffe-helper) >&2; then
-    mkdir -p "$(dirname "$GO_HELPER_BIN")" && rm -rf "$GO_HELPER_BIN" && mv "$work/bin" "$GO_HELPER_BIN"
+  log="$CACHE/build-$name.log"
+  started=$SECONDS
+  mkdir -p "$CACHE"
+  say "building $name from the Go module proxy (first run only; log: $log)"
+  if (cd "$work" && go mod init build-"$name" && "$setup" && CGO_ENABLED=1 GOBIN="$work/bin" go install "$@") >"$log" 2>&1; then
+    mkdir -p "$(dirname "$dest")"
+    rm -rf "$dest.tmp" && mv "$work/bin" "$dest.tmp" && rm -rf "$dest" && mv "$dest.tmp" "$dest"
+    rm -rf "$work"
+    say "built $name into $dest in $((SECONDS - started)) s"
   else
-    say "the Go spiffe-helper did not build; npm run bench will leave it out"
+    rm -rf "$work"
+    say "building $name FAILED after $((SECONDS - started)) s; the end of $log:"
+    tail -n 15 "$log" >&2
+    return 1
   fi
-  rm -rf "$work"
+}
+
+spire_setup() {
+  # The checksum database has no entry for the cloudsql-proxy version SPIRE pins.
+  export GONOSUMDB=github.com/GoogleCloudPlatform/cloudsql-proxy
+  case "$SPIRE_VERSION" in
+    # 1.15.x wants ejbca-go-client-sdk v1.1.0, which the proxy does not serve; v1.0.2 builds the plugin.
+    1.15.*) go mod edit -replace github.com/Keyfactor/ejbca-go-client-sdk=github.com/Keyfactor/ejbca-go-client-sdk@v1.0.2 ;;
+  esac
+  go get -tool "github.com/spiffe/spire/cmd/spire-server@v$SPIRE_VERSION" &&
+    go get -tool "github.com/spiffe/spire/cmd/spire-agent@v$SPIRE_VERSION"
+}
+
+go_helper_setup() {
+  go get -tool "github.com/spiffe/spiffe-helper/cmd/spiffe-helper@v$GO_HELPER_VERSION"
+}
+
+need_spire() { [ ! -x "$SPIRE_BIN/spire-server" ] || [ ! -x "$SPIRE_BIN/spire-agent" ]; }
+need_go_helper() { [ ! -x "$GO_HELPER_BIN/spiffe-helper" ]; }
+
+if need_spire || need_go_helper; then
+  if have go; then
+    mkdir -p "$CACHE"
+    # One build at a time per cache (two `npm test` runs at once would otherwise both build).
+    if have flock; then
+      exec 9>"$CACHE/.build.lock"
+      flock 9
+    fi
+    if need_spire; then
+      if ! have gcc; then
+        missing+=("SPIRE $SPIRE_VERSION binaries in $SPIRE_BIN (building them needs gcc for cgo)")
+      elif ! go_build "$SPIRE_BIN" "spire-$SPIRE_VERSION" spire_setup \
+        github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent; then
+        missing+=("SPIRE $SPIRE_VERSION binaries in $SPIRE_BIN (the build failed, see above)")
+      fi
+    fi
+    # The Go helper is only for the side-by-side benchmark: never fatal.
+    if need_go_helper && ! go_build "$GO_HELPER_BIN" "spiffe-helper-go-$GO_HELPER_VERSION" go_helper_setup \
+      github.com/spiffe/spiffe-helper/cmd/spiffe-helper; then
+      say "the Go spiffe-helper $GO_HELPER_VERSION did not build; npm run bench will leave it out"
+    fi
+  else
+    need_spire && missing+=("SPIRE $SPIRE_VERSION binaries in $SPIRE_BIN (building them needs Go: https://go.dev/dl/)")
+    need_go_helper && say "no Go: the Go spiffe-helper is not built; npm run bench will leave it out"
+  fi
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
+  say "********************************************************************************"
   for item in "${missing[@]}"; do say "MISSING: $item"; done
   if [ "${CI:-}" = true ]; then
-    say "CI needs every real component; failing."
+    say "CI=true: the tests need every real component; failing."
+    say "********************************************************************************"
     exit 1
   fi
   say "the tests that need these will be SKIPPED, each saying why."
+  say "********************************************************************************"
 fi
 exit 0

@@ -1,100 +1,161 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { freePort } from './ports.ts';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnDaemon, type Daemon } from './daemon.ts';
+import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
 const run = promisify(execFile);
 
-export const SPIRE_VERSION = '1.15.3';
+/** Must match scripts/test-deps.sh, which builds this version into SPIRE_BIN. */
+export const SPIRE_VERSION = process.env.SPIFFE_HELPER_TEST_SPIRE_VERSION ?? '1.15.3';
 export const SPIRE_BIN = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'spiffe-helper-test', `spire-${SPIRE_VERSION}`, 'bin');
-const SERVER = join(SPIRE_BIN, 'spire-server');
-const AGENT = join(SPIRE_BIN, 'spire-agent');
+export const SPIRE_SERVER = join(SPIRE_BIN, 'spire-server');
+export const SPIRE_AGENT = join(SPIRE_BIN, 'spire-agent');
+
+const MISSING = `SPIRE ${SPIRE_VERSION} binaries not found in ${SPIRE_BIN} (scripts/test-deps.sh builds them; it needs Go and gcc)`;
 
 /**
- * Why the real-SPIRE tests cannot run here, or undefined when they can. In CI a missing SPIRE is an
- * error (scripts/test-deps.sh builds it), so this only ever skips on a developer's machine.
+ * Why the real-SPIRE tests cannot run here, or undefined when they can: pass it as a suite's or
+ * test's `skip`. In CI (CI=true) a missing SPIRE is an error instead, so CI never skips silently.
  */
 export function spireUnavailable(): string | undefined {
-  if (existsSync(SERVER) && existsSync(AGENT)) return undefined;
-  const why = `SPIRE ${SPIRE_VERSION} binaries not found in ${SPIRE_BIN} (scripts/test-deps.sh builds them; it needs Go)`;
-  if (process.env.CI === 'true') throw new Error(why);
-  process.stderr.write(`\n*** SKIPPING real-SPIRE tests: ${why} ***\n\n`);
-  return why;
+  if (existsSync(SPIRE_SERVER) && existsSync(SPIRE_AGENT)) return undefined;
+  if (process.env.CI === 'true') throw new Error(MISSING);
+  process.stderr.write(`\n*** SKIPPING real-SPIRE tests: ${MISSING} ***\n\n`);
+  return MISSING;
 }
 
-
-function alive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || !alive(child)) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
+export interface SpireOptions {
+  /** Default "example.org". */
+  readonly trustDomain?: string;
+  /** The server's CA lifetime; default "2h". */
+  readonly caTtl?: string;
+  /** Default "DEBUG" (the logs are only read when something fails). */
+  readonly logLevel?: string;
 }
 
 export interface EntryOptions {
   readonly spiffeId: string;
-  /** Default: this process's uid. */
+  /** The workload's uid (selector `unix:uid:<uid>`); default this process's uid. */
   readonly uid?: number;
+  /** Default 30 s: SPIRE then rotates about every 20 s. */
   readonly x509TtlSeconds?: number;
   readonly jwtTtlSeconds?: number;
+  /** Trust domain names or `spiffe://` IDs; their bundles must be set first (setFederatedBundle). */
   readonly federatesWith?: readonly string[];
   readonly hint?: string;
+  /** DNS SANs for the X.509-SVID (e.g. "localhost", for clients that check a host name). */
+  readonly dns?: readonly string[];
 }
 
-/** A real SPIRE server and agent on loopback, their files in a temp dir, stopped by pid. */
+/** One X.509-SVID as `spire-agent api fetch x509 -write` wrote it. */
+export interface FetchedSvid {
+  readonly spiffeId: string;
+  readonly serial: string;
+  readonly fingerprint256: string;
+  /** The SVID's certificate chain, leaf first. */
+  readonly certFile: string;
+  /** The PKCS#8 private key. */
+  readonly keyFile: string;
+  /** The trust domain's root certificates. */
+  readonly bundleFile: string;
+}
+
+export interface Runner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+interface TestLike {
+  after(fn: () => unknown): void;
+}
+
+function failureText(error: unknown): string {
+  const e = error as { stderr?: string; stdout?: string; message?: string };
+  return (e.stderr || e.stdout || e.message || String(error)).trim();
+}
+
+/**
+ * A real SPIRE server and agent on loopback (join_token node attestation, SQLite datastore, unix
+ * workload attestor, 1 s cache reload and sync), every file in a fresh temp dir, every process
+ * stopped by pid. The server keeps its keys on disk so that stopServer()/startServer() keeps the CA
+ * the agent trusts; the agent's keys are in memory, so each agent start uses a new join token.
+ */
 export class Spire {
   readonly dir: string;
-  readonly trustDomain = 'example.org';
+  readonly trustDomain: string;
   readonly agentSocket: string;
   readonly serverSocket: string;
-  readonly #serverPort: number;
-  #server: ChildProcess | undefined;
-  #agent: ChildProcess | undefined;
+  readonly serverPort: number;
+  readonly serverLog: string;
+  readonly agentLog: string;
+  readonly #options: SpireOptions;
+  #server: Daemon | undefined;
+  #agent: Daemon | undefined;
+  #agentCopy: Promise<string> | undefined;
 
-  private constructor(dir: string, serverPort: number) {
+  private constructor(dir: string, serverPort: number, options: SpireOptions) {
     this.dir = dir;
-    this.#serverPort = serverPort;
+    this.serverPort = serverPort;
+    this.#options = options;
+    this.trustDomain = options.trustDomain ?? 'example.org';
     this.agentSocket = join(dir, 'agent.sock');
     this.serverSocket = join(dir, 'server.sock');
+    this.serverLog = join(dir, 'server.log');
+    this.agentLog = join(dir, 'agent.log');
   }
 
-  static async start(t: { after(fn: () => unknown): void }): Promise<Spire> {
+  /** Starts a server and an agent; both are stopped and the temp dir removed after `t`. */
+  static async start(t: TestLike, options: SpireOptions = {}): Promise<Spire> {
+    if (!existsSync(SPIRE_SERVER) || !existsSync(SPIRE_AGENT)) throw new Error(MISSING);
     const dir = await mkdtemp(join(tmpdir(), 'spire-'));
-    // Workloads of other users (the postgres test) must reach the agent socket inside it.
+    // Workloads of other users (the postgres tests) must reach the agent socket inside it.
     await chmod(dir, 0o755);
-    const spire = new Spire(dir, await freePort());
+    const spire = new Spire(dir, await freePort(), options);
     t.after(() => spire.stop());
+    if (Buffer.byteLength(spire.agentSocket) >= 108) throw new Error(`agent socket path too long for a unix socket: ${spire.agentSocket}`);
     await spire.#writeConfigs();
     await spire.startServer();
     await spire.startAgent();
     return spire;
   }
 
+  /** The agent's socket as a Workload API endpoint address. */
   get agentAddress(): string {
     return `unix://${this.agentSocket}`;
   }
 
+  get serverPid(): number | undefined {
+    return this.#server?.alive() ? this.#server.pid : undefined;
+  }
+
+  get agentPid(): number | undefined {
+    return this.#agent?.alive() ? this.#agent.pid : undefined;
+  }
+
+  get #nodeId(): string {
+    return `spiffe://${this.trustDomain}/node`;
+  }
+
   async #writeConfigs(): Promise<void> {
-    await mkdir(join(this.dir, 'server'), { recursive: true });
+    const serverData = join(this.dir, 'server');
+    await mkdir(serverData);
+    const logLevel = this.#options.logLevel ?? 'DEBUG';
     await writeFile(
       join(this.dir, 'server.conf'),
       `server {
   bind_address = "127.0.0.1"
-  bind_port = "${this.#serverPort}"
+  bind_port = "${this.serverPort}"
   socket_path = "${this.serverSocket}"
   trust_domain = "${this.trustDomain}"
-  data_dir = "${join(this.dir, 'server')}"
-  log_level = "DEBUG"
-  ca_ttl = "2h"
+  data_dir = "${serverData}"
+  log_level = "${logLevel}"
+  ca_ttl = "${this.#options.caTtl ?? '2h'}"
   default_x509_svid_ttl = "1m"
   experimental {
     cache_reload_interval = "1s"
@@ -104,7 +165,7 @@ plugins {
   DataStore "sql" {
     plugin_data {
       database_type = "sqlite3"
-      connection_string = "${join(this.dir, 'server', 'datastore.sqlite3')}"
+      connection_string = "${join(serverData, 'datastore.sqlite3')}"
     }
   }
   NodeAttestor "join_token" {
@@ -112,7 +173,7 @@ plugins {
   }
   KeyManager "disk" {
     plugin_data {
-      keys_path = "${join(this.dir, 'server', 'keys.json')}"
+      keys_path = "${join(serverData, 'keys.json')}"
     }
   }
 }
@@ -122,9 +183,9 @@ plugins {
       join(this.dir, 'agent.conf'),
       `agent {
   data_dir = "${join(this.dir, 'agent')}"
-  log_level = "DEBUG"
+  log_level = "${logLevel}"
   server_address = "127.0.0.1"
-  server_port = "${this.#serverPort}"
+  server_port = "${this.serverPort}"
   socket_path = "${this.agentSocket}"
   trust_domain = "${this.trustDomain}"
   insecure_bootstrap = true
@@ -147,64 +208,54 @@ plugins {
     );
   }
 
-  #spawn(binary: string, args: string[], log: string): ChildProcess {
-    const fd = openSync(join(this.dir, log), 'a');
-    const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    return child;
+  #spawn(binary: string, args: string[], logFile: string): Daemon {
+    return spawnDaemon(undefined, { command: binary, args, logFile, graceMs: 5_000 });
   }
 
-  async #logTail(log: string): Promise<string> {
-    return (await readFile(join(this.dir, log), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
-  }
-
-  async #waitHealthy(binary: string, socket: string, child: ChildProcess, log: string): Promise<void> {
-    await waitFor(
-      async () => {
-        if (!alive(child)) throw new Error(`${binary} exited with ${child.exitCode ?? child.signalCode}`);
-        await run(binary, ['healthcheck', '-socketPath', socket]);
-        return true;
-      },
-      { what: `${binary} to be healthy`, timeoutMs: 60_000, intervalMs: 200 },
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n--- ${log} ---\n${await this.#logTail(log)}`);
+  async #healthy(daemon: Daemon, binary: string, socket: string): Promise<void> {
+    await daemon.waitReady(() => run(binary, ['healthcheck', '-socketPath', socket]).then(() => true), {
+      what: `${binary} healthcheck to pass`,
+      timeoutMs: 60_000,
+      intervalMs: 200,
     });
   }
 
-  /** The server keeps its CA (disk key manager, same data dir) across a stop and start. */
+  /** Starts the server (again) on the same port and data: same CA, same entries. */
   async startServer(): Promise<void> {
-    this.#server = this.#spawn(SERVER, ['run', '-config', join(this.dir, 'server.conf')], 'server.log');
-    await this.#waitHealthy(SERVER, this.serverSocket, this.#server, 'server.log');
+    if (this.#server?.alive()) throw new Error('spire-server is already running');
+    this.#server = this.#spawn(SPIRE_SERVER, ['run', '-config', join(this.dir, 'server.conf')], this.serverLog);
+    await this.#healthy(this.#server, SPIRE_SERVER, this.serverSocket);
   }
 
   async stopServer(): Promise<void> {
-    await stopProcess(this.#server);
+    await this.#server?.stop();
   }
 
-  async #cli(args: string[]): Promise<string> {
+  /** Runs a `spire-server` CLI command against this server; its stdout. */
+  async server(args: readonly string[]): Promise<string> {
     try {
-      return (await run(SERVER, [...args, '-socketPath', this.serverSocket])).stdout;
+      return (await run(SPIRE_SERVER, [...args, '-socketPath', this.serverSocket])).stdout;
     } catch (error) {
-      const e = error as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`spire-server ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
+      throw new Error(`spire-server ${args.join(' ')} failed: ${failureText(error)}`);
     }
   }
 
-  /** A new join token each time: tokens are single use, and the memory key manager forgets the agent. */
+  /** Attests a new agent with a fresh join token (tokens are single use; its keys are in memory). */
   async startAgent(): Promise<void> {
-    const output = await this.#cli(['token', 'generate', '-spiffeID', `spiffe://${this.trustDomain}/node`]);
+    if (this.#agent?.alive()) throw new Error('spire-agent is already running');
+    const output = await this.server(['token', 'generate', '-spiffeID', this.#nodeId]);
     const token = /Token: (\S+)/.exec(output)?.[1];
     if (token === undefined) throw new Error(`no join token in: ${output}`);
     await rm(join(this.dir, 'agent'), { recursive: true, force: true });
-    this.#agent = this.#spawn(AGENT, ['run', '-config', join(this.dir, 'agent.conf'), '-joinToken', token], 'agent.log');
-    await this.#waitHealthy(AGENT, this.agentSocket, this.#agent, 'agent.log');
+    this.#agent = this.#spawn(SPIRE_AGENT, ['run', '-config', join(this.dir, 'agent.conf'), '-joinToken', token], this.agentLog);
+    await this.#healthy(this.#agent, SPIRE_AGENT, this.agentSocket);
   }
 
+  /** SIGKILL, as a crash: workloads see their stream break. The socket file is removed. */
   async killAgent(): Promise<void> {
-    if (this.#agent !== undefined && alive(this.#agent)) {
-      const exited = new Promise((resolve) => this.#agent!.once('exit', resolve));
-      this.#agent.kill('SIGKILL');
-      await exited;
+    if (this.#agent?.alive()) {
+      this.#agent.signal('SIGKILL');
+      await this.#agent.exited;
     }
     await rm(this.agentSocket, { force: true });
   }
@@ -214,41 +265,115 @@ plugins {
     await this.startAgent();
   }
 
+  /** Registers a workload by uid under this agent's node ID; returns the entry ID. */
   async createEntry(options: EntryOptions): Promise<string> {
     const args = [
       'entry', 'create',
-      '-parentID', `spiffe://${this.trustDomain}/node`,
+      '-parentID', this.#nodeId,
       '-spiffeID', options.spiffeId,
       '-selector', `unix:uid:${options.uid ?? process.getuid!()}`,
       '-x509SVIDTTL', String(options.x509TtlSeconds ?? 30),
       '-jwtSVIDTTL', String(options.jwtTtlSeconds ?? 60),
     ];
-    for (const td of options.federatesWith ?? []) args.push('-federatesWith', td);
+    for (const td of options.federatesWith ?? []) args.push('-federatesWith', td.startsWith('spiffe://') ? td : `spiffe://${td}`);
+    for (const name of options.dns ?? []) args.push('-dns', name);
     if (options.hint !== undefined) args.push('-hint', options.hint);
-    const output = await this.#cli(args);
+    const output = await this.server(args);
     const id = /Entry ID\s*:\s*(\S+)/.exec(output)?.[1];
     if (id === undefined) throw new Error(`no entry id in: ${output}`);
     return id;
   }
 
   async deleteEntry(id: string): Promise<void> {
-    await this.#cli(['entry', 'delete', '-entryID', id]);
+    await this.server(['entry', 'delete', '-entryID', id]);
   }
 
-  /** Polls the agent (as root) until it serves an X.509-SVID for `spiffeId`. */
-  async waitForSvid(spiffeId: string, timeoutMs = 60_000): Promise<void> {
-    await waitFor(
+  /** Sets (or replaces) the bundle of another trust domain from a PEM file of its roots. */
+  async setFederatedBundle(trustDomain: string, pemPath: string): Promise<void> {
+    await this.server(['bundle', 'set', '-id', trustDomain.startsWith('spiffe://') ? trustDomain : `spiffe://${trustDomain}`, '-path', pemPath]);
+  }
+
+  /** This trust domain's current roots, PEM, as the server reports them. */
+  async bundlePem(): Promise<string> {
+    return this.server(['bundle', 'show']);
+  }
+
+  /**
+   * Asks the agent for X.509-SVIDs, as `runner` (default: this process) so that the unix attestor
+   * sees that uid, with `spire-agent api fetch x509 -write <dir>`: the independent oracle for what
+   * the agent serves. `dir` is created and handed to the runner. Rejects when the agent has none.
+   */
+  async fetchX509(dir: string, runner?: Runner): Promise<FetchedSvid[]> {
+    await mkdir(dir, { recursive: true });
+    if (runner !== undefined) await chown(dir, runner.uid, runner.gid);
+    const binary = runner === undefined ? SPIRE_AGENT : await this.#agentBinaryForOthers();
+    try {
+      await run(binary, ['api', 'fetch', 'x509', '-socketPath', this.agentSocket, '-write', dir, '-silent'], {
+        ...(runner === undefined ? {} : { uid: runner.uid, gid: runner.gid }),
+        cwd: dir,
+      });
+    } catch (error) {
+      throw new Error(`spire-agent api fetch x509${runner === undefined ? '' : ` as uid ${runner.uid}`} failed: ${failureText(error)}`);
+    }
+    const names = await readdir(dir);
+    const svids: FetchedSvid[] = [];
+    for (const name of names) {
+      const index = /^svid\.(\d+)\.pem$/.exec(name)?.[1];
+      if (index === undefined) continue;
+      const certFile = join(dir, name);
+      const leaf = new X509Certificate(await readFile(certFile));
+      const spiffeId = /URI:(spiffe:\/\/[^,\s]+)/.exec(leaf.subjectAltName ?? '')?.[1];
+      if (spiffeId === undefined) throw new Error(`${certFile} has no SPIFFE ID (SAN: ${leaf.subjectAltName})`);
+      svids[Number(index)] = {
+        spiffeId,
+        serial: leaf.serialNumber,
+        fingerprint256: leaf.fingerprint256,
+        certFile,
+        keyFile: join(dir, `svid.${index}.key`),
+        bundleFile: join(dir, `bundle.${index}.pem`),
+      };
+    }
+    return svids.filter((svid) => svid !== undefined);
+  }
+
+  /** The cache under root's home is not reachable by other users: a link (or copy) in the temp dir is. */
+  #agentBinaryForOthers(): Promise<string> {
+    this.#agentCopy ??= (async () => {
+      const path = join(this.dir, 'spire-agent');
+      await link(SPIRE_AGENT, path).catch(() => copyFile(SPIRE_AGENT, path));
+      return path;
+    })();
+    return this.#agentCopy;
+  }
+
+  /**
+   * Polls the agent (as `runner`, default this process) until it serves an X.509-SVID for
+   * `spiffeId`; a new entry takes a sync or two. Resolves with that SVID, written under `dir`
+   * (default: a fresh directory inside this SPIRE's temp dir).
+   */
+  async waitForSvid(spiffeId: string, options: { runner?: Runner; dir?: string; timeoutMs?: number } = {}): Promise<FetchedSvid> {
+    let attempt = 0;
+    return waitFor(
       async () => {
-        const { stdout } = await run(AGENT, ['api', 'fetch', 'x509', '-socketPath', this.agentSocket]);
-        return stdout.includes(spiffeId);
+        const dir = options.dir ?? join(this.dir, 'fetched', `${Date.now()}-${attempt++}`);
+        if (options.dir !== undefined) await rm(dir, { recursive: true, force: true });
+        return (await this.fetchX509(dir, options.runner)).find((svid) => svid.spiffeId === spiffeId);
       },
-      { what: `the agent to serve ${spiffeId}`, timeoutMs, intervalMs: 500 },
-    );
+      { what: `the agent to serve ${spiffeId}`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 500 },
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${(await this.#agent?.logTail()) ?? ''}`);
+    });
   }
 
+  /** Stops the agent and the server by pid and removes the temp dir. Safe to call twice. */
   async stop(): Promise<void> {
-    await stopProcess(this.#agent);
-    await stopProcess(this.#server);
+    await this.#agent?.stop();
+    await this.#server?.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** startSpire(t) is Spire.start(t): a running SPIRE server and agent, stopped after `t`. */
+export function startSpire(t: TestLike, options?: SpireOptions): Promise<Spire> {
+  return Spire.start(t, options);
 }
