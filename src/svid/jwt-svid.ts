@@ -1,4 +1,4 @@
-import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { constants, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { SpiffeId } from './spiffe-id.ts';
 import type { JwtBundleSet } from './jwt-bundle.ts';
 
@@ -16,18 +16,30 @@ export interface JwtSvid {
   readonly hint: string;
 }
 
-/** JWT-SVID.md allows only these asymmetric algorithms; `none` and HMAC are refused. */
-const ALGORITHMS: Readonly<Record<string, { hash: string; padding?: 'pss'; p1363?: true }>> = {
-  RS256: { hash: 'sha256' },
-  RS384: { hash: 'sha384' },
-  RS512: { hash: 'sha512' },
-  PS256: { hash: 'sha256', padding: 'pss' },
-  PS384: { hash: 'sha384', padding: 'pss' },
-  PS512: { hash: 'sha512', padding: 'pss' },
-  ES256: { hash: 'sha256', p1363: true },
-  ES384: { hash: 'sha384', p1363: true },
-  ES512: { hash: 'sha512', p1363: true },
+interface Algorithm {
+  readonly hash: string;
+  /** The key an algorithm takes, so a token cannot pick how a key is used (RFC 8725 3.1). */
+  readonly keyType: 'rsa' | 'ec';
+  readonly curve?: string;
+  readonly pss?: true;
+}
+
+/** JWT-SVID.md 2.1 allows only these asymmetric algorithms; `none` and HMAC are refused. */
+const ALGORITHMS: Readonly<Record<string, Algorithm>> = {
+  RS256: { hash: 'sha256', keyType: 'rsa' },
+  RS384: { hash: 'sha384', keyType: 'rsa' },
+  RS512: { hash: 'sha512', keyType: 'rsa' },
+  PS256: { hash: 'sha256', keyType: 'rsa', pss: true },
+  PS384: { hash: 'sha384', keyType: 'rsa', pss: true },
+  PS512: { hash: 'sha512', keyType: 'rsa', pss: true },
+  ES256: { hash: 'sha256', keyType: 'ec', curve: 'prime256v1' },
+  ES384: { hash: 'sha384', keyType: 'ec', curve: 'secp384r1' },
+  ES512: { hash: 'sha512', keyType: 'ec', curve: 'secp521r1' },
 };
+
+/** JWT-SVID.md 2: no other header may appear. */
+const HEADERS = new Set(['alg', 'kid', 'typ']);
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 interface DecodedJwt {
   readonly header: Record<string, unknown>;
@@ -39,9 +51,10 @@ interface DecodedJwt {
 function decodeSegment(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
+    if (!BASE64URL.test(segment)) throw new Error('not base64url');
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
   } catch {
-    throw new JwtSvidError(`JWT-SVID ${what} is not base64url JSON`);
+    throw new JwtSvidError(`JWT-SVID ${what} is not base64url-encoded JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JwtSvidError(`JWT-SVID ${what} is not a JSON object`);
@@ -53,6 +66,7 @@ function decode(token: string): DecodedJwt {
   const parts = token.split('.');
   if (parts.length !== 3) throw new JwtSvidError('JWT-SVID is not in JWS compact serialization (three dot-separated parts)');
   const [header, payload, signature] = parts as [string, string, string];
+  if (!BASE64URL.test(signature)) throw new JwtSvidError('JWT-SVID signature is not base64url');
   return {
     header: decodeSegment(header, 'header'),
     claims: decodeSegment(payload, 'payload'),
@@ -61,16 +75,32 @@ function decode(token: string): DecodedJwt {
   };
 }
 
-function toDate(value: unknown, claim: string): Date {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new JwtSvidError(`JWT-SVID claim "${claim}" is not a NumericDate`);
+function toDate(value: unknown, claim: string, who: string): Date {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new JwtSvidError(`JWT-SVID ${who}: claim "${claim}" is not a NumericDate`);
+  }
   return new Date(value * 1000);
 }
 
-function checkStructure(decoded: DecodedJwt, token: string, hint: string): JwtSvid {
-  const alg = decoded.header.alg;
-  if (typeof alg !== 'string' || ALGORITHMS[alg] === undefined) {
+function checkHeader(header: Record<string, unknown>): Algorithm {
+  const alg = header.alg;
+  const algorithm = typeof alg === 'string' && Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
+  if (algorithm === undefined) {
     throw new JwtSvidError(`JWT-SVID algorithm ${JSON.stringify(alg)} is not allowed (allowed: ${Object.keys(ALGORITHMS).join(', ')})`);
   }
+  const extra = Object.keys(header).filter((name) => !HEADERS.has(name));
+  if (extra.length > 0) {
+    throw new JwtSvidError(`JWT-SVID header has ${extra.map((name) => JSON.stringify(name)).join(', ')}; only alg, kid and typ are allowed`);
+  }
+  if (header.typ !== undefined && header.typ !== 'JWT' && header.typ !== 'JOSE') {
+    throw new JwtSvidError(`JWT-SVID header "typ" is ${JSON.stringify(header.typ)}; it must be "JWT" or "JOSE" when set`);
+  }
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw new JwtSvidError('JWT-SVID header "kid" is not a string');
+  return algorithm;
+}
+
+function checkStructure(decoded: DecodedJwt, token: string, hint: string): JwtSvid {
+  checkHeader(decoded.header);
   const { sub, aud, exp, iat } = decoded.claims;
   if (typeof sub !== 'string') throw new JwtSvidError('JWT-SVID has no "sub" claim');
   let id: SpiffeId;
@@ -81,15 +111,15 @@ function checkStructure(decoded: DecodedJwt, token: string, hint: string): JwtSv
   }
   const audience = typeof aud === 'string' ? [aud] : aud;
   if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string')) {
-    throw new JwtSvidError(`JWT-SVID for ${id} has no "aud" claim`);
+    throw new JwtSvidError(`JWT-SVID for ${id} has no "aud" claim with one or more strings`);
   }
   if (exp === undefined) throw new JwtSvidError(`JWT-SVID for ${id} has no "exp" claim`);
   return {
     id,
     token,
     audience: audience as string[],
-    expiresAt: toDate(exp, 'exp'),
-    issuedAt: iat === undefined ? undefined : toDate(iat, 'iat'),
+    expiresAt: toDate(exp, 'exp', `for ${id}`),
+    issuedAt: iat === undefined ? undefined : toDate(iat, 'iat', `for ${id}`),
     claims: decoded.claims,
     hint,
   };
@@ -97,23 +127,34 @@ function checkStructure(decoded: DecodedJwt, token: string, hint: string): JwtSv
 
 /**
  * Reads a JWT-SVID received from the Workload API, whose channel is already trusted: structure,
- * algorithm and claims are checked, the signature is not.
+ * header and claims are checked, the signature and times are not.
  */
 export function parseJwtSvidInsecure(token: string, hint = ''): JwtSvid {
   return checkStructure(decode(token), token, hint);
+}
+
+function keyFits(key: KeyObject, algorithm: Algorithm): boolean {
+  if (algorithm.keyType === 'ec') return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === algorithm.curve;
+  return key.asymmetricKeyType === 'rsa' || (algorithm.pss === true && key.asymmetricKeyType === 'rsa-pss');
 }
 
 /** Full JWT-SVID.md validation against the JWT bundle of the token's trust domain. */
 export function validateJwtSvid(token: string, bundles: JwtBundleSet, audience: string, now: Date = new Date()): JwtSvid {
   const decoded = decode(token);
   const svid = checkStructure(decoded, token, '');
-  const algorithm = ALGORITHMS[decoded.header.alg as string]!;
+  const fail = (why: string): never => {
+    throw new JwtSvidError(`JWT-SVID for ${svid.id}: ${why}`);
+  };
+  const alg = decoded.header.alg as string;
+  const algorithm = ALGORITHMS[alg]!;
   const kid = decoded.header.kid;
-  if (typeof kid !== 'string') throw new JwtSvidError(`JWT-SVID for ${svid.id} has no "kid" header`);
-  const bundle = bundles.get(svid.id.trustDomain.name);
-  if (bundle === undefined) throw new JwtSvidError(`no JWT bundle for trust domain ${svid.id.trustDomain.name}`);
-  const key: KeyObject | undefined = bundle.keys.get(kid);
-  if (key === undefined) throw new JwtSvidError(`JWT-SVID for ${svid.id}: key ${JSON.stringify(kid)} is not in the ${svid.id.trustDomain.name} bundle`);
+  if (typeof kid !== 'string') return fail('no "kid" header, so no key of the bundle can be chosen');
+  const trustDomain = svid.id.trustDomain.name;
+  const bundle = bundles.get(trustDomain);
+  if (bundle === undefined) return fail(`no JWT bundle for trust domain ${trustDomain}`);
+  const key = bundle.keys.get(kid);
+  if (key === undefined) return fail(`key ${JSON.stringify(kid)} is not in the ${trustDomain} bundle`);
+  if (!keyFits(key, algorithm)) return fail(`key ${JSON.stringify(kid)} is not a key for ${alg}`);
 
   let valid = false;
   try {
@@ -122,24 +163,21 @@ export function validateJwtSvid(token: string, bundles: JwtBundleSet, audience: 
       Buffer.from(decoded.signingInput),
       {
         key,
-        ...(algorithm.padding === 'pss' ? { padding: 2 /* RSA_PKCS1_PSS_PADDING */, saltLength: -1 } : {}),
-        ...(algorithm.p1363 ? { dsaEncoding: 'ieee-p1363' as const } : {}),
+        ...(algorithm.pss === true ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : {}),
+        ...(algorithm.keyType === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
       },
       decoded.signature,
     );
   } catch {
     valid = false;
   }
-  if (!valid) throw new JwtSvidError(`JWT-SVID for ${svid.id}: the signature does not verify with key ${JSON.stringify(kid)}`);
-  if (!svid.audience.includes(audience)) {
-    throw new JwtSvidError(`JWT-SVID for ${svid.id}: audience ${JSON.stringify(audience)} is not in its "aud" claim`);
-  }
-  if (now.getTime() >= svid.expiresAt.getTime()) {
-    throw new JwtSvidError(`JWT-SVID for ${svid.id} expired at ${svid.expiresAt.toISOString()}`);
-  }
+  if (!valid) fail(`the signature does not verify with key ${JSON.stringify(kid)}`);
+  if (!svid.audience.includes(audience)) fail(`audience ${JSON.stringify(audience)} is not in its "aud" claim`);
+  if (now >= svid.expiresAt) fail(`it expired at ${svid.expiresAt.toISOString()}`);
   const nbf = decoded.claims.nbf;
-  if (nbf !== undefined && now.getTime() < toDate(nbf, 'nbf').getTime()) {
-    throw new JwtSvidError(`JWT-SVID for ${svid.id} is not valid before ${toDate(nbf, 'nbf').toISOString()}`);
+  if (nbf !== undefined) {
+    const notBefore = toDate(nbf, 'nbf', `for ${svid.id}`);
+    if (now < notBefore) fail(`it is not valid before ${notBefore.toISOString()}`);
   }
   return svid;
 }

@@ -15,13 +15,23 @@ export class X509BundleError extends Error {
   override name = 'X509BundleError';
 }
 
-/** Parses a bundle as the Workload API sends it: concatenated DER CA certificates. */
+/**
+ * Parses a bundle as the Workload API sends it: concatenated DER CA certificates. An empty bundle is
+ * a trust domain with no authorities (SPIFFE_Trust_Domain_and_Bundle.md 4.1): nothing verifies to it.
+ */
 export function parseX509Bundle(trustDomain: TrustDomain, der: Uint8Array): X509Bundle {
-  if (der.length === 0) throw new X509BundleError(`X.509 bundle for ${trustDomain.name} is empty`);
+  let items: Uint8Array[];
   try {
-    const authorities = splitDerSequence(der).map((item) => new X509Certificate(item));
-    return { trustDomain, authorities };
+    items = splitDerSequence(der);
   } catch (error) {
-    throw new X509BundleError(`X.509 bundle for ${trustDomain.name} is not valid DER certificates: ${(error as Error).message}`);
+    throw new X509BundleError(`X.509 bundle for ${trustDomain.name} is not concatenated DER: ${(error as Error).message}`);
   }
+  const authorities = items.map((item, index) => {
+    try {
+      return new X509Certificate(item);
+    } catch (error) {
+      throw new X509BundleError(`X.509 bundle for ${trustDomain.name}: item ${index} is not a certificate: ${(error as Error).message}`);
+    }
+  });
+  return { trustDomain, authorities };
 }

@@ -2,7 +2,8 @@ import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } fr
 import { splitDerSequence } from './der.ts';
 import { SpiffeId } from './spiffe-id.ts';
 import type { X509Bundle } from './x509-bundle.ts';
-import { KEY_USAGE, readSvidExtensions } from './x509-extensions.ts';
+import { KEY_PURPOSE, KEY_USAGE, readSvidExtensions, type SvidExtensions } from './x509-extensions.ts';
+import { nameConstraintViolation } from './x509-name-constraints.ts';
 
 export class X509SvidError extends Error {
   override name = 'X509SvidError';
@@ -22,6 +23,48 @@ function describe(index: number): string {
   return index === 0 ? 'leaf certificate' : `certificate ${index} of the chain`;
 }
 
+function extensionsOf(certificate: X509Certificate, label: string, context: string): SvidExtensions {
+  try {
+    return readSvidExtensions(certificate.raw);
+  } catch (error) {
+    throw new X509SvidError(`X.509-SVID ${context}: the ${label}'s extensions cannot be read: ${(error as Error).message}`);
+  }
+}
+
+function checkLeaf(leaf: SvidExtensions, fail: (rule: string) => never): void {
+  if (leaf.isCa) fail('the leaf certificate must not be a CA (basic constraints cA is true)');
+  const usage = leaf.keyUsage;
+  if (usage === undefined) return fail('the leaf certificate has no key usage extension');
+  if (!usage.critical) fail('the leaf key usage extension must be critical');
+  if ((usage.flags & KEY_USAGE.digitalSignature) === 0) fail('the leaf key usage must include digitalSignature');
+  if ((usage.flags & KEY_USAGE.keyCertSign) !== 0) fail('the leaf key usage must not include keyCertSign');
+  if ((usage.flags & KEY_USAGE.cRLSign) !== 0) fail('the leaf key usage must not include cRLSign');
+  const purposes = leaf.extKeyUsage;
+  if (purposes !== undefined && !(purposes.includes(KEY_PURPOSE.serverAuth) && purposes.includes(KEY_PURPOSE.clientAuth))) {
+    fail('the leaf extended key usage, when present, must include both serverAuth and clientAuth');
+  }
+  if (leaf.subjectEmpty && !leaf.sanCritical) fail('the leaf has an empty subject, so its SAN extension must be critical');
+}
+
+function checkSigningCertificate(extensions: SvidExtensions, label: string, fail: (rule: string) => never): void {
+  if (!extensions.isCa) fail(`${label} signs the chain but is not a CA (basic constraints cA is not true)`);
+  const usage = extensions.keyUsage;
+  if (usage === undefined || (usage.flags & KEY_USAGE.keyCertSign) === 0) {
+    fail(`${label} signs the chain but its key usage lacks keyCertSign`);
+  }
+  // A signing certificate need not be an SVID; when it is, its SPIFFE ID has no path and its key usage is critical.
+  for (const uri of extensions.uriSans.filter((value) => value.toLowerCase().startsWith('spiffe:'))) {
+    let id: SpiffeId;
+    try {
+      id = SpiffeId.parse(uri);
+    } catch (error) {
+      return fail(`${label} has a URI SAN that is not a valid SPIFFE ID: ${(error as Error).message}`);
+    }
+    if (id.path !== '') fail(`${label} is a signing certificate, so its SPIFFE ID ${id} must not have a path`);
+    if (!usage!.critical) fail(`${label} is a signing SVID, so its key usage extension must be critical`);
+  }
+}
+
 /**
  * Parses an X.509-SVID as the Workload API sends it (DER chain, DER PKCS#8 key) and checks every
  * X509-SVID.md rule that needs no bundle. Chain trust is `verifyX509Svid`'s job.
@@ -36,36 +79,25 @@ export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = '
   const leaf = certificates[0];
   if (leaf === undefined) throw new X509SvidError('X.509-SVID chain is empty');
 
-  const leafExtensions = readSvidExtensions(leaf.raw);
-  if (leafExtensions.uriSans.length !== 1) {
-    throw new X509SvidError(`X.509-SVID leaf must have exactly one URI SAN, it has ${leafExtensions.uriSans.length}`);
+  const leafExtensions = extensionsOf(leaf, 'leaf certificate', 'chain');
+  const uris = leafExtensions.uriSans;
+  if (uris.length !== 1) {
+    const listed = uris.length === 0 ? '' : ` (${uris.map((uri) => JSON.stringify(uri)).join(', ')})`;
+    throw new X509SvidError(`X.509-SVID leaf must have exactly one URI SAN, it has ${uris.length}${listed}`);
   }
   let id: SpiffeId;
   try {
-    id = SpiffeId.parse(leafExtensions.uriSans[0]!);
+    id = SpiffeId.parse(uris[0]!);
   } catch (error) {
     throw new X509SvidError(`X.509-SVID leaf URI SAN is not a SPIFFE ID: ${(error as Error).message}`);
   }
   const fail = (rule: string): never => {
     throw new X509SvidError(`X.509-SVID ${id}: ${rule}`);
   };
-  if (id.path === '') fail('a leaf SPIFFE ID must have a path');
-  if (leafExtensions.isCa) fail('the leaf certificate must not be a CA');
-  const leafUsage = leafExtensions.keyUsage;
-  if (leafUsage === undefined) fail('the leaf certificate has no key usage extension');
-  else {
-    if (!leafUsage.critical) fail('the leaf key usage extension must be critical');
-    if ((leafUsage.flags & KEY_USAGE.digitalSignature) === 0) fail('the leaf key usage must include digitalSignature');
-    if ((leafUsage.flags & KEY_USAGE.keyCertSign) !== 0) fail('the leaf key usage must not include keyCertSign');
-    if ((leafUsage.flags & KEY_USAGE.cRLSign) !== 0) fail('the leaf key usage must not include cRLSign');
-  }
+  if (id.path === '') fail('a leaf SPIFFE ID must have a path (it names the trust domain only)');
+  checkLeaf(leafExtensions, fail);
   for (const [index, certificate] of certificates.entries()) {
-    if (index === 0) continue;
-    const extensions = readSvidExtensions(certificate.raw);
-    if (!extensions.isCa) fail(`${describe(index)} signs the chain but is not a CA`);
-    if (extensions.keyUsage === undefined || (extensions.keyUsage.flags & KEY_USAGE.keyCertSign) === 0) {
-      fail(`${describe(index)} signs the chain but its key usage lacks keyCertSign`);
-    }
+    if (index > 0) checkSigningCertificate(extensionsOf(certificate, describe(index), `${id}`), describe(index), fail);
   }
 
   let privateKey: KeyObject;
@@ -78,37 +110,59 @@ export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = '
   const certified = leaf.publicKey.export({ type: 'spki', format: 'der' });
   if (!derived.equals(certified)) fail("the private key does not match the leaf certificate's public key");
 
-  return { id, certificates, privateKey, hint, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo) };
+  return { id, certificates, privateKey, hint, notBefore: leaf.validFromDate, notAfter: leaf.validToDate };
 }
 
-function checkValidity(certificate: X509Certificate, label: string, svid: X509Svid, now: Date): void {
-  if (now.getTime() < new Date(certificate.validFrom).getTime()) {
-    throw new X509SvidError(`X.509-SVID ${svid.id}: ${label} is not valid before ${new Date(certificate.validFrom).toISOString()}`);
-  }
-  if (now.getTime() > new Date(certificate.validTo).getTime()) {
-    throw new X509SvidError(`X.509-SVID ${svid.id}: ${label} expired at ${new Date(certificate.validTo).toISOString()}`);
-  }
+function checkValidity(certificate: X509Certificate, label: string, now: Date, fail: (rule: string) => never): void {
+  if (now < certificate.validFromDate) fail(`${label} is not valid before ${certificate.validFromDate.toISOString()}`);
+  if (now > certificate.validToDate) fail(`${label} expired at ${certificate.validToDate.toISOString()}`);
 }
 
 /**
  * RFC 5280 path validation to the bundle of the SVID's own trust domain: each certificate is signed
- * by the next, the last by one of the bundle's authorities, and every one is valid at `now`.
+ * by the next, the last by one of the bundle's authorities; every one is valid at `now`; path length
+ * and name constraints hold; no certificate has a critical extension left unprocessed.
  */
 export function verifyX509Svid(svid: X509Svid, bundle: X509Bundle, now: Date = new Date()): void {
+  const fail = (rule: string): never => {
+    throw new X509SvidError(`X.509-SVID ${svid.id}: ${rule}`);
+  };
   if (!bundle.trustDomain.equals(svid.id.trustDomain)) {
-    throw new X509SvidError(`X.509-SVID ${svid.id}: the bundle is for trust domain ${bundle.trustDomain.name}, not ${svid.id.trustDomain.name}`);
+    fail(`the bundle is for trust domain ${bundle.trustDomain.name}, not ${svid.id.trustDomain.name}`);
   }
-  for (const [index, certificate] of svid.certificates.entries()) {
-    checkValidity(certificate, describe(index), svid, now);
-    const issuer = svid.certificates[index + 1];
+  const chain = svid.certificates;
+  for (const [index, certificate] of chain.entries()) {
+    checkValidity(certificate, describe(index), now, fail);
+    const issuer = chain[index + 1];
     if (issuer !== undefined && !(certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey))) {
-      throw new X509SvidError(`X.509-SVID ${svid.id}: ${describe(index)} is not signed by ${describe(index + 1)}`);
+      fail(`${describe(index)} is not signed by ${describe(index + 1)}`);
     }
   }
-  const top = svid.certificates[svid.certificates.length - 1]!;
+  const top = chain[chain.length - 1]!;
   const root = bundle.authorities.find((authority) => top.checkIssued(authority) && top.verify(authority.publicKey));
-  if (root === undefined) {
-    throw new X509SvidError(`X.509-SVID ${svid.id}: the chain does not verify to any authority of the ${bundle.trustDomain.name} bundle`);
+  if (root === undefined) fail(`the chain does not verify to any authority of the ${bundle.trustDomain.name} bundle`);
+  const rootLabel = 'the bundle authority that signed the chain';
+  checkValidity(root!, rootLabel, now, fail);
+
+  const path = [...chain, root!].map((certificate, index) => ({
+    label: index === chain.length ? rootLabel : describe(index),
+    extensions: extensionsOf(certificate, index === chain.length ? 'bundle authority' : describe(index), `${svid.id}`),
+  }));
+  for (const [index, { label, extensions }] of path.entries()) {
+    if (index === chain.length) {
+      if (!extensions.isCa) fail(`${rootLabel} is not a CA (basic constraints cA is not true)`);
+    } else if (extensions.unknownCritical.length > 0) {
+      fail(`${label} has critical extensions that cannot be processed: ${extensions.unknownCritical.join(', ')}`);
+    }
+    // Certificates between this one and the leaf, which its pathLenConstraint limits.
+    if (index > 0 && extensions.pathLength !== undefined && index - 1 > extensions.pathLength) {
+      fail(`${label} allows ${extensions.pathLength} intermediate certificate(s) below it, the path has ${index - 1}`);
+    }
+    if (extensions.nameConstraints !== undefined) {
+      for (const below of path.slice(0, index)) {
+        const why = nameConstraintViolation(extensions.nameConstraints, below.extensions);
+        if (why !== undefined) fail(`${label} constrains the names below it: ${below.label}: ${why}`);
+      }
+    }
   }
-  checkValidity(root, 'the bundle authority that signed the chain', svid, now);
 }

@@ -78,3 +78,44 @@ test('equality, membership and construction from parts', () => {
   assert.ok(!id.memberOf(TrustDomain.parse('other.org')));
   assert.throws(() => SpiffeId.fromParts(td, 'web'), /starts with "\/"/);
 });
+
+test('the path is case-sensitive; the trust domain is lowercase; lengths at the limits are accepted', () => {
+  const upper = SpiffeId.parse('spiffe://example.org/Web/API');
+  assert.equal(upper.path, '/Web/API');
+  assert.ok(!upper.equals(SpiffeId.parse('spiffe://example.org/web/api')));
+  const longest = 'a'.repeat(255);
+  assert.equal(SpiffeId.parse(`spiffe://${longest}/x`).trustDomain.name, longest);
+  assert.equal(TrustDomain.parse(longest).name, longest);
+  assert.throws(() => TrustDomain.parse(`${longest}a`), /longer than 255/);
+  assert.equal(SpiffeId.parse('spiffe://under_score.example-1/0').trustDomain.name, 'under_score.example-1');
+  assert.throws(() => SpiffeId.parse('spiffe://example.org/a\u00e9'.normalize('NFD')), /path segment/);
+  assert.throws(() => SpiffeId.parse(`spiffe://example.org/${'\u00e9'.repeat(1020)}`), /at most 2048 bytes/, 'the limit counts bytes, not characters');
+});
+
+test('trust domain names refuse what SPIFFE-ID.md 2.1 forbids and print as their name', () => {
+  const td = TrustDomain.parse('spiffe://example.org');
+  assert.equal(String(td), 'example.org');
+  assert.equal(`${SpiffeId.parse('spiffe://example.org/a')}`, 'spiffe://example.org/a');
+  assert.ok(td.equals(TrustDomain.parse('example.org')));
+  assert.ok(!td.equals(TrustDomain.parse('example.com')));
+  for (const [value, reason] of [
+    ['example.org:443', /no port/],
+    ['user@example.org', /no userinfo/],
+    ['exa%2emple.org', /percent-encoded/],
+    ['example.org/path', /may hold only/],
+    ['spiffe://example.org/', /trailing/],
+    ['https://example.org', /starts with "spiffe:\/\/"/],
+    ['EXAMPLE.ORG', /lowercase/],
+  ] as const) {
+    assert.throws(() => TrustDomain.parse(value), (error: unknown) => error instanceof SpiffeIdError && reason.test(error.message) && error.message.includes(JSON.stringify(value)), value);
+  }
+});
+
+test('fromParts applies every path rule', () => {
+  const td = TrustDomain.parse('example.org');
+  assert.equal(SpiffeId.fromParts(td, '').toString(), 'spiffe://example.org');
+  assert.equal(SpiffeId.fromParts(td, '/a/b').path, '/a/b');
+  for (const path of ['/', '/a/', '//a', '/./a', '/a/..', '/a b', '/a%41', '/a?b', '/a#b']) {
+    assert.throws(() => SpiffeId.fromParts(td, path), SpiffeIdError, path);
+  }
+});
