@@ -3,18 +3,22 @@
 // and serve the new certificate after the files are replaced and the server reloaded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSpire, spireUnavailable, type FetchedSvid, type Spire } from '../support/spire.ts';
 import { mariadbSsl, postgresUser, psqlSsl, serverUnavailable, startMariadb, startNginx, startPostgres } from '../support/servers.ts';
 import { httpsPeer, installTlsFiles, opensslPeer, tlsPeer, type TlsFiles } from '../support/tls.ts';
+import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 
 const FIRST = 'spiffe://example.org/fixture/first';
 const SECOND = 'spiffe://example.org/fixture/second';
 const POSTGRES = 'spiffe://example.org/fixture/postgres';
+const FEDERATED = 'spiffe://example.org/fixture/federated';
 
 const asFiles = (svid: FetchedSvid): TlsFiles => ({ cert: svid.certFile, key: svid.keyFile, bundle: svid.bundleFile });
 
@@ -47,6 +51,7 @@ test('real fixtures: SPIRE, nginx, PostgreSQL and MariaDB', { skip: spireUnavail
     t.test('SPIRE serves each uid the SVIDs registered for it, chained to its bundle', async () => {
       const asRoot = await spire.fetchX509(join(spire.dir, 'as-root'));
       assert.deepEqual(asRoot.map((svid) => svid.spiffeId).sort(), [FIRST, SECOND]);
+      assert.deepEqual(asRoot.flatMap((svid) => svid.federatedBundleFiles), []);
       const asPostgres = await spire.fetchX509(join(spire.dir, 'as-postgres'), postgresOwner);
       assert.deepEqual(asPostgres.map((svid) => svid.spiffeId), [POSTGRES]);
       const roots = pems(await spire.bundlePem());
@@ -57,6 +62,20 @@ test('real fixtures: SPIRE, nginx, PostgreSQL and MariaDB', { skip: spireUnavail
         assert.deepEqual(pems(await readFile(svid.bundleFile, 'utf8')).map((c) => c.fingerprint256), roots.map((c) => c.fingerprint256));
       }
       assert.notEqual(first.serial, second.serial);
+    }),
+
+    t.test('SPIRE serves a federated bundle to an entry that federates with its trust domain', async (t) => {
+      const other = await TestCa.create('other.org');
+      const pem = join(await tempDir(t), 'other.org.pem');
+      await writeFile(pem, other.bundlePem());
+      await spire.setFederatedBundle('other.org', pem);
+      // Another uid (nobody), so the other subtests' fetches do not see this entry.
+      const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) };
+      await spire.createEntry({ spiffeId: FEDERATED, uid: nobody.uid, federatesWith: ['other.org'] });
+      const svid = await spire.waitForSvid(FEDERATED, { runner: nobody });
+      assert.equal(svid.federatedBundleFiles.length, 1);
+      const federated = pems(await readFile(svid.federatedBundleFiles[0]!, 'utf8'));
+      assert.deepEqual(federated.map((c) => c.fingerprint256), pems(other.bundlePem()).map((c) => c.fingerprint256));
     }),
 
     t.test('nginx serves mutual TLS from the files, and the replaced files after SIGHUP', { skip: serverUnavailable('nginx') }, async (t) => {
@@ -125,4 +144,17 @@ test('real fixtures: SPIRE, nginx, PostgreSQL and MariaDB', { skip: spireUnavail
       assert.deepEqual([after.spiffeId, after.serial], [SECOND, second.serial]);
     }),
   ]);
+
+  await t.test('SPIRE: the agent restarts with a new join token, the server restarts with the same CA', async () => {
+    const roots = await spire.bundlePem();
+    const agentPid = spire.agentPid;
+    await spire.restartAgent();
+    assert.ok(spire.agentPid !== undefined && spire.agentPid !== agentPid);
+    await spire.stopServer();
+    assert.equal(spire.serverPid, undefined);
+    await spire.startServer();
+    assert.equal(await spire.bundlePem(), roots);
+    const again = await spire.waitForSvid(FIRST);
+    assert.ok(pems(roots).some((root) => new X509Certificate(readFileSync(again.certFile)).verify(root.publicKey)));
+  });
 });

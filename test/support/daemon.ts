@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { waitFor } from './wait.ts';
 
 /** A long-running real program a fixture started: output in a log file, stopped by pid. */
@@ -14,7 +15,7 @@ export interface Daemon {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   alive(): boolean;
   signal(signal: NodeJS.Signals): void;
-  /** The stop signal, then SIGKILL (to the whole process group) after the grace time; idempotent. */
+  /** The stop signal, then SIGKILL after the grace time; idempotent. */
   stop(): Promise<void>;
   /**
    * Polls `probe` until it is truthy; fails at once if the program exits, and after the deadline,
@@ -39,9 +40,8 @@ export interface DaemonOptions {
 }
 
 /**
- * Starts `command` in its own process group (so that a SIGKILL after the grace time also takes its
- * workers); when `t` is given, registers its stop with `t.after` at once, so it also runs when the
- * test fails.
+ * Starts `command` (in the test's process group, so that a Ctrl-C in the terminal reaches it too);
+ * when `t` is given, registers its stop with `t.after` at once, so it also runs when the test fails.
  */
 export function spawnDaemon(t: { after(fn: () => unknown): void } | undefined, options: DaemonOptions): Daemon {
   const fd = openSync(options.logFile, 'a');
@@ -49,7 +49,6 @@ export function spawnDaemon(t: { after(fn: () => unknown): void } | undefined, o
   try {
     child = spawn(options.command, options.args, {
       stdio: ['ignore', fd, fd],
-      detached: true,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
@@ -70,13 +69,7 @@ export function spawnDaemon(t: { after(fn: () => unknown): void } | undefined, o
     (stopping ??= (async () => {
       if (!alive()) return;
       child.kill(options.stopSignal ?? 'SIGTERM');
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }, options.graceMs ?? 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? 10_000);
       await exited;
       clearTimeout(timer);
     })());
@@ -121,4 +114,22 @@ export interface Program {
   readonly args: readonly string[];
   /** The loopback port it will listen on. */
   readonly port: number;
+}
+
+/** An execFile failure as one Error naming the command, with what it printed (stderr first). */
+export function commandFailure(what: string, error: unknown): Error {
+  const e = error as { stderr?: string; stdout?: string; message?: string };
+  return new Error(`${what} failed: ${(e.stderr || e.stdout || e.message || String(error)).trim()}`);
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port right now. */
+export function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawnDaemon, type Daemon, type Program } from './daemon.ts';
+import { accepting, commandFailure, spawnDaemon, type Daemon, type Program } from './daemon.ts';
 import { freePort } from './ports.ts';
 import type { TlsFiles } from './tls.ts';
 
@@ -23,11 +23,6 @@ export interface MariadbProgram extends Program {
   readonly reload: readonly string[];
 }
 
-function failure(what: string, error: unknown): Error {
-  const e = error as { stderr?: string; message?: string };
-  return new Error(`${what} failed: ${(e.stderr || e.message || String(error)).trim()}`);
-}
-
 /**
  * Creates a MariaDB data directory in `<dir>/mariadb` (mariadb-install-db) and returns how to run
  * `mariadbd` as root on 127.0.0.1:<free port> with TLS from `tls` (--ssl-cert, --ssl-key, --ssl-ca),
@@ -42,7 +37,7 @@ export async function mariadb(dir: string, tls: TlsFiles): Promise<MariadbProgra
   try {
     await run('mariadb-install-db', ['--no-defaults', '--user=root', `--datadir=${dataDir}`, '--auth-root-authentication-method=socket', '--skip-test-db'], { timeout: 120_000 });
   } catch (error) {
-    throw failure(`mariadb-install-db into ${dataDir}`, error);
+    throw commandFailure(`mariadb-install-db into ${dataDir}`, error);
   }
   const initFile = join(dir, 'mariadb-init.sql');
   await writeFile(initFile, `CREATE USER IF NOT EXISTS '${MARIADB_TLS_USER}'@'127.0.0.1' REQUIRE SSL;\n`);
@@ -70,7 +65,7 @@ export async function mariadb(dir: string, tls: TlsFiles): Promise<MariadbProgra
 export interface MariadbServer extends MariadbProgram {
   readonly pid: number;
   readonly daemon: Daemon;
-  /** Runs FLUSH SSL; rejects with MariaDB's error when the new files are unusable. */
+  /** Runs FLUSH SSL (synchronous: new connections get the new files); rejects with MariaDB's error when they are unusable, and the old ones stay. */
   flushSsl(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,8 +76,8 @@ export async function startMariadb(t: { after(fn: () => unknown): void }, dir: s
   // mariadbd sends its own stderr to the error log too: one file with everything.
   const daemon = spawnDaemon(t, { ...program, logFile: program.errorLog });
   await daemon.waitReady(
-    () => run('mariadb-admin', ['--no-defaults', `--socket=${program.socket}`, '-u', 'root', 'ping']).then(() => true),
-    { what: `MariaDB to answer on ${program.socket}`, timeoutMs: 60_000, intervalMs: 200 },
+    async () => (await run('mariadb-admin', ['--no-defaults', `--socket=${program.socket}`, '-u', 'root', 'ping'])) && accepting(program.port),
+    { what: `MariaDB to answer on ${program.socket} and port ${program.port}`, timeoutMs: 60_000, intervalMs: 200 },
   );
   return {
     ...program,
@@ -92,7 +87,7 @@ export async function startMariadb(t: { after(fn: () => unknown): void }, dir: s
     async flushSsl() {
       const [command, ...args] = program.reload;
       await run(command!, args).catch((error: unknown) => {
-        throw failure('FLUSH SSL', error);
+        throw commandFailure('FLUSH SSL', error);
       });
     },
   };
@@ -118,7 +113,7 @@ export async function mariadbSsl(options: MariadbClientOptions): Promise<{ ciphe
     '--connect-timeout=10', '-N', '-B', '-e', "SHOW STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version')",
   ];
   const { stdout } = await run('mariadb', args, { timeout: 15_000 }).catch((error: unknown) => {
-    throw failure(`mariadb ${args.join(' ')}`, error);
+    throw commandFailure(`mariadb ${args.join(' ')}`, error);
   });
   const value = (name: string) => new RegExp(`^${name}\\t(.*)$`, 'm').exec(stdout)?.[1] ?? '';
   return { cipher: value('Ssl_cipher'), version: value('Ssl_version') };

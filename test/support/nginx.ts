@@ -1,7 +1,6 @@
 import { stat, readFile, mkdir, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { spawnDaemon, type Daemon, type Program } from './daemon.ts';
+import { accepting, spawnDaemon, type Daemon, type Program } from './daemon.ts';
 import { freePort } from './ports.ts';
 import type { TlsFiles } from './tls.ts';
 import { waitFor } from './wait.ts';
@@ -56,18 +55,6 @@ http {
   );
   // -e: the error log before the config is read (the compiled-in default is under /var/log).
   return { command: NGINX, args: ['-c', conf, '-e', errorLog], port, conf, pidFile, errorLog };
-}
-
-/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export interface NginxServer extends NginxProgram {

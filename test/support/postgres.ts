@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { appendFile, chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawnDaemon, type Daemon, type Program } from './daemon.ts';
+import { commandFailure, spawnDaemon, type Daemon, type Program } from './daemon.ts';
 import { freePort } from './ports.ts';
 import type { TlsFiles } from './tls.ts';
 import { waitFor } from './wait.ts';
@@ -10,7 +10,7 @@ import { waitFor } from './wait.ts';
 const run = promisify(execFile);
 
 /** The newest installed PostgreSQL's bin directory (Debian keeps them in /usr/lib/postgresql/<major>/bin). */
-export async function postgresBin(): Promise<string> {
+async function postgresBin(): Promise<string> {
   const versions = (await readdir('/usr/lib/postgresql')).sort((a, b) => Number(b) - Number(a));
   if (versions[0] === undefined) throw new Error('no PostgreSQL under /usr/lib/postgresql (scripts/test-deps.sh installs it)');
   return join('/usr/lib/postgresql', versions[0], 'bin');
@@ -53,7 +53,7 @@ export async function postgres(dir: string, tls: TlsFiles): Promise<PostgresProg
   try {
     await run(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-locale', '-E', 'UTF8'], { uid: owner.uid, gid: owner.gid, cwd: dir });
   } catch (error) {
-    throw new Error(`initdb as postgres in ${dataDir} failed: ${(error as { stderr?: string }).stderr ?? error}`);
+    throw commandFailure(`initdb as postgres in ${dataDir}`, error);
   }
   const port = await freePort();
   await appendFile(
@@ -150,6 +150,6 @@ export async function psqlSsl(options: PsqlOptions): Promise<{ ssl: boolean; ver
     const [ssl, version, cipher] = stdout.trim().split('|');
     return { ssl: ssl === 't', version: version ?? '', cipher: cipher ?? '' };
   } catch (error) {
-    throw new Error(`psql (${conninfo}) failed: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`);
+    throw commandFailure(`psql (${conninfo})`, error);
   }
 }

@@ -8,7 +8,7 @@ import { MARIADBD } from './mariadb.ts';
 export type { Program } from './daemon.ts';
 export type { TlsFiles } from './tls.ts';
 export { nginx, startNginx, type NginxProgram, type NginxServer } from './nginx.ts';
-export { postgres, postgresBin, postgresUser, psqlSsl, startPostgres, type PostgresProgram, type PostgresServer } from './postgres.ts';
+export { postgres, postgresUser, psqlSsl, startPostgres, type PostgresProgram, type PostgresServer } from './postgres.ts';
 export { mariadb, mariadbSsl, startMariadb, MARIADB_TLS_USER, type MariadbProgram, type MariadbServer } from './mariadb.ts';
 
 function postgresInstalled(): boolean {

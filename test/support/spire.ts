@@ -5,7 +5,7 @@ import { chmod, chown, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, wr
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawnDaemon, type Daemon } from './daemon.ts';
+import { commandFailure, spawnDaemon, type Daemon } from './daemon.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -64,6 +64,8 @@ export interface FetchedSvid {
   readonly keyFile: string;
   /** The trust domain's root certificates. */
   readonly bundleFile: string;
+  /** One file of roots per federated trust domain the entry federates with. */
+  readonly federatedBundleFiles: readonly string[];
 }
 
 export interface Runner {
@@ -73,11 +75,6 @@ export interface Runner {
 
 interface TestLike {
   after(fn: () => unknown): void;
-}
-
-function failureText(error: unknown): string {
-  const e = error as { stderr?: string; stdout?: string; message?: string };
-  return (e.stderr || e.stdout || e.message || String(error)).trim();
 }
 
 /**
@@ -236,7 +233,7 @@ plugins {
     try {
       return (await run(SPIRE_SERVER, [...args, '-socketPath', this.serverSocket])).stdout;
     } catch (error) {
-      throw new Error(`spire-server ${args.join(' ')} failed: ${failureText(error)}`);
+      throw commandFailure(`spire-server ${args.join(' ')}`, error);
     }
   }
 
@@ -313,7 +310,7 @@ plugins {
         cwd: dir,
       });
     } catch (error) {
-      throw new Error(`spire-agent api fetch x509${runner === undefined ? '' : ` as uid ${runner.uid}`} failed: ${failureText(error)}`);
+      throw commandFailure(`spire-agent api fetch x509${runner === undefined ? '' : ` as uid ${runner.uid}`}`, error);
     }
     const names = await readdir(dir);
     const svids: FetchedSvid[] = [];
@@ -331,6 +328,7 @@ plugins {
         certFile,
         keyFile: join(dir, `svid.${index}.key`),
         bundleFile: join(dir, `bundle.${index}.pem`),
+        federatedBundleFiles: names.filter((other) => other.startsWith(`federated_bundle.${index}.`)).sort().map((other) => join(dir, other)),
       };
     }
     return svids.filter((svid) => svid !== undefined);

@@ -20,23 +20,13 @@ export interface PeerCertificate {
   readonly pem: string;
 }
 
-export function describeCertificate(certificate: X509Certificate): PeerCertificate {
+function describeCertificate(certificate: X509Certificate): PeerCertificate {
   return {
     spiffeId: /URI:(spiffe:\/\/[^,\s]+)/.exec(certificate.subjectAltName ?? '')?.[1],
     serial: certificate.serialNumber,
     fingerprint256: certificate.fingerprint256,
     pem: certificate.toString(),
   };
-}
-
-/** The first certificate in a PEM file. */
-export async function certificateInFile(path: string): Promise<PeerCertificate> {
-  return describeCertificate(new X509Certificate(await readFile(path)));
-}
-
-/** The serial of the first certificate in a PEM file. */
-export async function fileSerial(path: string): Promise<string> {
-  return (await certificateInFile(path)).serial;
 }
 
 /** The three files a server's TLS is configured from (the helper's svid, key and bundle files). */
