@@ -48,7 +48,7 @@ test('real fixtures: SPIRE, nginx, PostgreSQL and MariaDB', { skip: spireUnavail
   ]);
 
   await Promise.all([
-    t.test('SPIRE serves each uid the SVIDs registered for it, chained to its bundle', async () => {
+    t.test('SPIRE serves each uid the X.509- and JWT-SVIDs registered for it, chained to its bundle', async () => {
       const asRoot = await spire.fetchX509(join(spire.dir, 'as-root'));
       assert.deepEqual(asRoot.map((svid) => svid.spiffeId).sort(), [FIRST, SECOND]);
       assert.deepEqual(asRoot.flatMap((svid) => svid.federatedBundleFiles), []);
@@ -62,6 +62,12 @@ test('real fixtures: SPIRE, nginx, PostgreSQL and MariaDB', { skip: spireUnavail
         assert.deepEqual(pems(await readFile(svid.bundleFile, 'utf8')).map((c) => c.fingerprint256), roots.map((c) => c.fingerprint256));
       }
       assert.notEqual(first.serial, second.serial);
+
+      const jwt = await spire.fetchJwt('fixture-audience', postgresOwner);
+      assert.deepEqual(jwt.svids.map((svid) => svid.spiffeId), [POSTGRES]);
+      const claims = JSON.parse(Buffer.from(jwt.svids[0]!.token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string; aud: string[] };
+      assert.deepEqual([claims.sub, claims.aud], [POSTGRES, ['fixture-audience']]);
+      assert.ok(jwt.bundles['spiffe://example.org']!.keys.length > 0);
     }),
 
     t.test('SPIRE serves a federated bundle to an entry that federates with its trust domain', async (t) => {

@@ -68,6 +68,13 @@ export interface FetchedSvid {
   readonly federatedBundleFiles: readonly string[];
 }
 
+/** JWT-SVIDs and JWT bundles as `spire-agent api fetch jwt` reports them. */
+export interface FetchedJwt {
+  readonly svids: readonly { readonly spiffeId: string; readonly token: string; readonly hint: string }[];
+  /** Trust domain ID (spiffe://…) → its JWKS. */
+  readonly bundles: Readonly<Record<string, { keys: readonly Record<string, unknown>[] }>>;
+}
+
 export interface Runner {
   readonly uid: number;
   readonly gid: number;
@@ -332,6 +339,24 @@ plugins {
       };
     }
     return svids.filter((svid) => svid !== undefined);
+  }
+
+  /** JWT-SVIDs for `audience` and the JWT bundles, asked for as `runner` (default: this process). */
+  async fetchJwt(audience: string, runner?: Runner): Promise<FetchedJwt> {
+    const binary = runner === undefined ? SPIRE_AGENT : await this.#agentBinaryForOthers();
+    let stdout: string;
+    try {
+      ({ stdout } = await run(binary, ['api', 'fetch', 'jwt', '-audience', audience, '-socketPath', this.agentSocket, '-output', 'json'], runner ?? {}));
+    } catch (error) {
+      throw commandFailure(`spire-agent api fetch jwt${runner === undefined ? '' : ` as uid ${runner.uid}`}`, error);
+    }
+    const parts = JSON.parse(stdout) as { svids?: { spiffe_id: string; svid: string; hint: string }[]; bundles?: Record<string, string> }[];
+    return {
+      svids: parts.flatMap((part) => part.svids ?? []).map((svid) => ({ spiffeId: svid.spiffe_id, token: svid.svid, hint: svid.hint })),
+      bundles: Object.fromEntries(
+        parts.flatMap((part) => Object.entries(part.bundles ?? {})).map(([td, jwks]) => [td, JSON.parse(Buffer.from(jwks, 'base64').toString('utf8'))]),
+      ),
+    };
   }
 
   /** The cache under root's home is not reachable by other users: a link (or copy) in the temp dir is. */
