@@ -39,7 +39,8 @@ const ALGORITHMS: Readonly<Record<string, Algorithm>> = {
 
 /** JWT-SVID.md 2: no other header may appear. */
 const HEADERS = new Set(['alg', 'kid', 'typ']);
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Unpadded base64url; a length of 4n+1 cannot come from any byte string. */
+const BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 
 interface DecodedJwt {
   readonly header: Record<string, unknown>;
@@ -76,10 +77,12 @@ function decode(token: string): DecodedJwt {
 }
 
 function toDate(value: unknown, claim: string, who: string): Date {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  // A number beyond what a Date can hold would become an Invalid Date, which compares false both ways.
+  const date = typeof value === 'number' ? new Date(value * 1000) : undefined;
+  if (date === undefined || Number.isNaN(date.getTime())) {
     throw new JwtSvidError(`JWT-SVID ${who}: claim "${claim}" is not a NumericDate`);
   }
-  return new Date(value * 1000);
+  return date;
 }
 
 function checkHeader(header: Record<string, unknown>): Algorithm {

@@ -59,7 +59,7 @@ export class TrustDomain {
 
   /** Accepts a bare name ("example.org") or its SPIFFE ID form ("spiffe://example.org"). */
   static parse(value: string): TrustDomain {
-    if (value.includes('://')) {
+    if (value.includes(':/')) {
       const id = SpiffeId.parse(value);
       if (id.path !== '') throw new SpiffeIdError(`${quote(value)}: a trust domain's SPIFFE ID has no path`);
       return id.trustDomain;

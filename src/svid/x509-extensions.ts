@@ -44,7 +44,7 @@ export const KEY_USAGE = {
 
 export const KEY_PURPOSE = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
 
-/** Throws the parser's own error on a certificate that is not valid X.509 DER. */
+/** Throws on a certificate that is not valid X.509 DER or repeats an extension. */
 export function readSvidExtensions(der: Uint8Array): SvidExtensions {
   const certificate = AsnConvert.parse(der, Certificate);
   let isCa = false;
@@ -56,7 +56,11 @@ export function readSvidExtensions(der: Uint8Array): SvidExtensions {
   let sanCritical = false;
   let nameConstraints: SvidExtensions['nameConstraints'];
   const unknownCritical: string[] = [];
+  const seen = new Set<string>();
   for (const extension of certificate.tbsCertificate.extensions ?? []) {
+    // RFC 5280 4.2: with two instances, which one a validator reads would decide the outcome.
+    if (seen.has(extension.extnID)) throw new Error(`extension ${extension.extnID} appears more than once`);
+    seen.add(extension.extnID);
     const value = extension.extnValue.buffer;
     switch (extension.extnID) {
       case id_ce_basicConstraints: {

@@ -130,7 +130,10 @@ export function verifyX509Svid(svid: X509Svid, bundle: X509Bundle, now: Date = n
   if (!bundle.trustDomain.equals(svid.id.trustDomain)) {
     fail(`the bundle is for trust domain ${bundle.trustDomain.name}, not ${svid.id.trustDomain.name}`);
   }
-  const chain = svid.certificates;
+  // A chain may end with the bundle's authority itself; the bundle's copy then anchors the path.
+  const last = svid.certificates[svid.certificates.length - 1]!;
+  const endsWithAuthority = svid.certificates.length > 1 && bundle.authorities.some((authority) => authority.raw.equals(last.raw));
+  const chain = endsWithAuthority ? svid.certificates.slice(0, -1) : svid.certificates;
   for (const [index, certificate] of chain.entries()) {
     checkValidity(certificate, describe(index), now, fail);
     const issuer = chain[index + 1];

@@ -79,6 +79,9 @@ test('claim rules: sub a SPIFFE ID of a known trust domain, aud holds the audien
     ['exp missing', signJwt(es256, ID, 'db', { claims: { exp: undefined } }), /no "exp" claim/],
     ['exp not a number', signJwt(es256, ID, 'db', { claims: { exp: 'tomorrow' } }), /claim "exp" is not a NumericDate/],
     ['not yet valid', signJwt(es256, ID, 'db', { claims: { nbf: now() + 600 } }), /not valid before/],
+    ['nbf beyond any date', signJwt(es256, ID, 'db', { claims: { nbf: 1e300 } }), /claim "nbf" is not a NumericDate/],
+    ['exp beyond any date', signJwt(es256, ID, 'db', { claims: { exp: 1e300 } }), /claim "exp" is not a NumericDate/],
+    ['iat beyond any date', signJwt(es256, ID, 'db', { claims: { iat: -1e300 } }), /claim "iat" is not a NumericDate/],
     ['sub missing', signJwt(es256, ID, 'db', { claims: { sub: undefined } }), /no "sub" claim/],
     ['sub not a SPIFFE ID', signJwt(es256, 'https://example.org/x', 'db'), /"sub" is not a SPIFFE ID: "https:\/\/example.org\/x"/],
     ['sub a bad SPIFFE ID', signJwt(es256, 'spiffe://example.org/a/../b', 'db'), /"sub" is not a SPIFFE ID.*"\.\." segment/],
@@ -101,6 +104,7 @@ test('malformed tokens are refused without echoing them', () => {
     ['payload not JSON', `${header}.${Buffer.from('nope').toString('base64url')}.${signature}`, /payload is not base64url-encoded JSON/],
     ['payload an array', `${header}.${Buffer.from('[1]').toString('base64url')}.${signature}`, /payload is not a JSON object/],
     ['signature not base64url', `${header}.${payload}.${signature}=`, /signature is not base64url/],
+    ['signature of impossible length (4n+1)', `${header}.${payload}.${'A'.repeat(85)}`, /signature is not base64url/],
   ];
   for (const [name, token, reason] of cases) refused(token, reason, name);
 });
@@ -118,4 +122,13 @@ test('parseJwtSvidInsecure checks header and claims but not signature or time', 
     ['no exp', signJwt(es256, ID, 'db', { claims: { exp: undefined } }), /no "exp" claim/],
   ];
   for (const [name, token, reason] of cases) refused(token, reason, name, () => parseJwtSvidInsecure(token));
+
+  // A lenient decoder drops the stray 4n+1st character and reads the claims as if it were not there.
+  let filler = '';
+  while (JSON.stringify({ sub: ID, aud: 'db', exp: 2e9, filler }).length % 3 !== 0) filler += 'x';
+  const [header, , signature] = signJwt(es256, ID, 'db').split('.');
+  const payload = Buffer.from(JSON.stringify({ sub: ID, aud: 'db', exp: 2e9, filler })).toString('base64url');
+  assert.equal(parseJwtSvidInsecure(`${header}.${payload}.${signature}`).id.toString(), ID);
+  const stretched = `${header}.${payload}A.${signature}`;
+  refused(stretched, /payload is not base64url-encoded JSON/, 'payload of impossible length (4n+1)', () => parseJwtSvidInsecure(stretched));
 });

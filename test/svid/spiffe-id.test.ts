@@ -105,6 +105,7 @@ test('trust domain names refuse what SPIFFE-ID.md 2.1 forbids and print as their
     ['example.org/path', /may hold only/],
     ['spiffe://example.org/', /trailing/],
     ['https://example.org', /starts with "spiffe:\/\/"/],
+    ['spiffe:/example.org', /starts with "spiffe:\/\/"/],
     ['EXAMPLE.ORG', /lowercase/],
   ] as const) {
     assert.throws(() => TrustDomain.parse(value), (error: unknown) => error instanceof SpiffeIdError && reason.test(error.message) && error.message.includes(JSON.stringify(value)), value);

@@ -40,6 +40,8 @@ export interface CertOptions {
   readonly nameConstraints?: { readonly permittedUris?: readonly string[]; readonly excludedUris?: readonly string[]; readonly permittedDns?: readonly string[]; readonly permittedEmail?: readonly string[] };
   /** Adds a critical extension nobody understands. */
   readonly unknownCriticalExtension?: boolean;
+  /** Appended after the usual extensions, e.g. a second instance of one of them. */
+  readonly extraExtensions?: readonly x509.Extension[];
 }
 
 export interface IssuedLeaf {
@@ -81,6 +83,7 @@ async function extensions(keys: CryptoKeyPair, signer: CryptoKeyPair, defaults: 
   if (names.length > 0) list.push(new x509.SubjectAlternativeNameExtension(names, o.sanCritical ?? false));
   if (o.nameConstraints !== undefined) list.push(nameConstraints(o.nameConstraints));
   if (o.unknownCriticalExtension === true) list.push(new x509.Extension('1.3.6.1.4.1.99999.1', true, new Uint8Array([0x05, 0x00])));
+  list.push(...(o.extraExtensions ?? []));
   list.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
   list.push(await x509.AuthorityKeyIdentifierExtension.create(signer.publicKey));
   return list;
@@ -146,6 +149,11 @@ export class Authority {
     const certificate = await this.#issue(keys, 'O=SPIFFE', { ca: false, uris: [spiffeId] }, options);
     return { der: Buffer.from(certificate.rawData), keyDer: Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)) };
   }
+}
+
+/** A (further) key usage extension, for certificates that carry it twice. */
+export function keyUsageExtension(flags: number): x509.Extension {
+  return new x509.KeyUsagesExtension(flags, true);
 }
 
 /** A fresh PKCS#8 key that belongs to no certificate. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509SvidError, parseX509Svid } from '../../src/svid/index.ts';
-import { Authority, KeyUsage, Purpose, strayKeyDer, type CertOptions } from './support.ts';
+import { Authority, KeyUsage, Purpose, keyUsageExtension, strayKeyDer, type CertOptions } from './support.ts';
 
 const ID = 'spiffe://example.org/workload';
 const root = await Authority.root('example.org');
@@ -63,6 +63,8 @@ test('every leaf rule of X509-SVID.md refuses what it forbids, naming the SPIFFE
     ['EKU without clientAuth', { purposes: [Purpose.serverAuth] }, /must include both serverAuth and clientAuth/],
     ['EKU without serverAuth', { purposes: [Purpose.clientAuth] }, /must include both serverAuth and clientAuth/],
     ['empty subject, SAN not critical', { subject: '' }, /empty subject, so its SAN extension must be critical/],
+    // The first instance says CA key, the second leaf key: reading either one alone would decide wrongly.
+    ['key usage twice', { keyUsage: digitalSignature | keyCertSign, extraExtensions: [keyUsageExtension(digitalSignature)] }, /leaf certificate's extensions cannot be read: extension 2.5.29.15 appears more than once/],
   ];
   for (const [name, options, reason] of cases) {
     const leaf = await root.leaf(ID, options);

@@ -33,6 +33,18 @@ test('chains verify to the bundle with no, one and two intermediates', async () 
   verifyX509Svid(await svidFrom([rsaRoot], { rsa: true }), parseX509Bundle(td, rsaRoot.der));
 });
 
+test('a chain that ends with the bundle authority itself verifies, and counts it once for path length', async () => {
+  const strictRoot = await Authority.root('example.org', { pathLength: 0 });
+  const strictBundle = parseX509Bundle(td, strictRoot.der);
+  const leaf = await strictRoot.leaf(ID);
+  verifyX509Svid(parseX509Svid(Buffer.concat([leaf.der, strictRoot.der]), leaf.keyDer), strictBundle);
+  const one = await root.intermediate();
+  const viaOne = await one.leaf(ID);
+  verifyX509Svid(parseX509Svid(Buffer.concat([viaOne.der, one.der, root.der]), viaOne.keyDer), bundle);
+  const other = await Authority.root('example.org');
+  refuses(parseX509Svid(Buffer.concat([leaf.der, strictRoot.der]), leaf.keyDer), parseX509Bundle(td, other.der), /does not verify to any authority/, 'a root the bundle does not hold');
+});
+
 test('the authority may be any of several in the bundle', async () => {
   const previous = await Authority.root('example.org');
   verifyX509Svid(await svidFrom([root]), parseX509Bundle(td, Buffer.concat([previous.der, root.der])));
