@@ -136,9 +136,17 @@ export function parseJwtSvidInsecure(token: string, hint = ''): JwtSvid {
   return checkStructure(decode(token), token, hint);
 }
 
-function keyFits(key: KeyObject, algorithm: Algorithm): boolean {
-  if (algorithm.keyType === 'ec') return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === algorithm.curve;
-  return key.asymmetricKeyType === 'rsa' || (algorithm.pss === true && key.asymmetricKeyType === 'rsa-pss');
+/** RFC 7518 3.3 and 3.5: RSA keys for RS* and PS* are 2048 bits or larger. */
+const MIN_RSA_BITS = 2048;
+
+/** Why `key` cannot verify `alg`, or undefined when it can. */
+function keyMisfit(key: KeyObject, alg: string, algorithm: Algorithm): string | undefined {
+  if (algorithm.keyType === 'ec') {
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === algorithm.curve ? undefined : `is not a key for ${alg}`;
+  }
+  if (key.asymmetricKeyType !== 'rsa' && !(algorithm.pss === true && key.asymmetricKeyType === 'rsa-pss')) return `is not a key for ${alg}`;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  return bits < MIN_RSA_BITS ? `is a ${bits}-bit RSA key; ${alg} needs ${MIN_RSA_BITS} bits or more` : undefined;
 }
 
 /** Full JWT-SVID.md validation against the JWT bundle of the token's trust domain. */
@@ -157,7 +165,8 @@ export function validateJwtSvid(token: string, bundles: JwtBundleSet, audience: 
   if (bundle === undefined) return fail(`no JWT bundle for trust domain ${trustDomain}`);
   const key = bundle.keys.get(kid);
   if (key === undefined) return fail(`key ${JSON.stringify(kid)} is not in the ${trustDomain} bundle`);
-  if (!keyFits(key, algorithm)) return fail(`key ${JSON.stringify(kid)} is not a key for ${alg}`);
+  const misfit = keyMisfit(key, alg, algorithm);
+  if (misfit !== undefined) fail(`key ${JSON.stringify(kid)} ${misfit}`);
 
   let valid = false;
   try {

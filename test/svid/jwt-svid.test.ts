@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { JwtSvidError, TrustDomain, parseJwtBundle, parseJwtSvidInsecure, validateJwtSvid, type JwtBundleSet } from '../../src/svid/index.ts';
 import { jwks, jwtSigner, signJwt, type JwtSigner } from './support.ts';
@@ -51,7 +52,31 @@ test('signatures: forged, altered, or by a key that does not fit the algorithm, 
   refused(signJwt({ ...signers.get('ES384')!, alg: 'ES256' }, ID, 'db'), /key "kid-ES384" is not a key for ES256/, 'P-384 key for ES256');
   refused(signJwt({ ...es256, alg: 'RS256' }, ID, 'db'), /key "kid-ES256" is not a key for RS256/, 'EC key for RS256');
   refused(signJwt(rsa, ID, 'db', { header: { alg: 'PS256' } }), /signature does not verify/, 'PKCS#1 v1.5 signature sent as PS256');
+
+  // JWS carries ECDSA signatures as r||s (IEEE P1363), never in the DER form node:crypto defaults to.
+  const [h, p, raw] = good.split('.') as [string, string, string];
+  const derSignature = p1363ToDer(Buffer.from(raw, 'base64url'));
+  assert.ok(verify('sha256', Buffer.from(`${h}.${p}`), es256.publicKey, derSignature), 'the DER form is the same signature');
+  refused(`${h}.${p}.${derSignature.toString('base64url')}`, /signature does not verify/, 'ES256 signature in DER form');
+
+  const weak: JwtSigner = { alg: 'RS256', kid: 'weak', ...generateKeyPairSync('rsa', { modulusLength: 1024 }) };
+  const weakBundles = new Map([['example.org', parseJwtBundle(td, jwks([weak]))]]);
+  const weakToken = signJwt(weak, ID, 'db');
+  refused(weakToken, /key "weak" is a 1024-bit RSA key; RS256 needs 2048 bits or more/, 'RSA key below 2048 bits', () => validateJwtSvid(weakToken, weakBundles, 'db'));
 });
+
+/** The DER ECDSA-Sig-Value of a P1363 r||s signature. */
+function p1363ToDer(signature: Buffer): Buffer {
+  const integer = (bytes: Buffer): Buffer => {
+    let value = bytes;
+    while (value.length > 1 && value[0] === 0 && value[1]! < 0x80) value = value.subarray(1);
+    if (value[0]! >= 0x80) value = Buffer.concat([Buffer.from([0]), value]);
+    return Buffer.concat([Buffer.from([0x02, value.length]), value]);
+  };
+  const half = signature.length / 2;
+  const body = Buffer.concat([integer(signature.subarray(0, half)), integer(signature.subarray(half))]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
 
 test('header rules: alg allow-list, kid lookup, typ, and no other headers', () => {
   const cases: [string, string, RegExp][] = [
