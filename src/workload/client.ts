@@ -2,7 +2,7 @@ import { Metadata, credentials, status as Status, type ClientReadableStream, typ
 import { SpiffeId, type JwtBundleSet, type JwtSvid, type X509BundleSet } from '../svid/index.ts';
 import { grpcTarget, resolveEndpointAddress, type EndpointAddress } from './endpoint.ts';
 import { WorkloadApiError, workloadApiError } from './errors.ts';
-import { structToJson, toJwtBundles, toJwtSvids, toX509Bundles, toX509Context, type X509Context } from './messages.ts';
+import { toJwtBundles, toJwtSvids, toValidation, toX509Bundles, toX509Context, type X509Context } from './messages.ts';
 import { SpiffeWorkloadApi, type JwtSvidResponse, type ValidateJwtSvidResponse, type WorkloadApiStub } from './proto.ts';
 
 export type ConnectionState =
@@ -33,7 +33,9 @@ export interface WorkloadApiClientOptions {
 }
 
 export interface CallOptions {
+  /** Aborting cancels the call; the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** The call's deadline; default 30 s. */
   readonly timeoutMs?: number;
 }
 
@@ -55,6 +57,8 @@ export class WorkloadApiClient {
   readonly #stub: WorkloadApiStub;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #watches = new Set<Watch>();
+  /** Unary calls in flight, with how to fail each when the client closes. */
+  readonly #calls = new Map<{ cancel(): void }, (error: Error) => void>();
   #closed = false;
 
   constructor(options: WorkloadApiClientOptions = {}) {
@@ -79,21 +83,23 @@ export class WorkloadApiClient {
     return this.#watch('FetchJWTBundles', (message) => toJwtBundles(message as never), handler);
   }
 
+  /** FetchJWTSVID: one token per identity (or only `spiffeId`'s), for `audience` plus `extraAudiences`. */
   async fetchJwtSvid(
     params: { audience: string; extraAudiences?: readonly string[]; spiffeId?: string },
     options: CallOptions = {},
   ): Promise<JwtSvid[]> {
+    if (params.audience === '') throw new TypeError('FetchJWTSVID needs a non-empty audience');
     const request = {
       audience: [params.audience, ...(params.extraAudiences ?? [])],
       spiffe_id: params.spiffeId === undefined ? '' : SpiffeId.parse(params.spiffeId).toString(),
     };
-    const response = await this.#unary<JwtSvidResponse>('FetchJWTSVID', request, options);
-    return toJwtSvids(response);
+    return toJwtSvids(await this.#unary<JwtSvidResponse>('FetchJWTSVID', request, options));
   }
 
+  /** ValidateJWTSVID: the agent checks the token's signature, expiry and audience. */
   async validateJwtSvid(token: string, audience: string, options: CallOptions = {}): Promise<{ id: SpiffeId; claims: Record<string, unknown> }> {
-    const response = await this.#unary<ValidateJwtSvidResponse>('ValidateJWTSVID', { audience, svid: token }, options);
-    return { id: SpiffeId.parse(response.spiffe_id), claims: structToJson(response.claims?.fields ?? {}) };
+    if (token === '' || audience === '') throw new TypeError('ValidateJWTSVID needs a non-empty token and audience');
+    return toValidation(await this.#unary<ValidateJwtSvidResponse>('ValidateJWTSVID', { audience, svid: token }, options));
   }
 
   /** Ends every watch and call at once; afterwards nothing of the client keeps the process alive. */
@@ -101,21 +107,32 @@ export class WorkloadApiClient {
     if (this.#closed) return;
     this.#closed = true;
     for (const watch of [...this.#watches]) watch.close();
+    // Closing the channel leaves started calls (and their deadline timers) running: cancel them.
+    for (const [call, fail] of [...this.#calls]) {
+      fail(new WorkloadApiError('Cancelled', 'the Workload API client was closed', ''));
+      call.cancel();
+    }
     this.#stub.close();
   }
 
   #unary<R>(method: string, request: object, options: CallOptions): Promise<R> {
     if (this.#closed) return Promise.reject(new Error('the Workload API client is closed'));
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     return new Promise<R>((resolve, reject) => {
       const call = this.#stub[method]!(request, securityHeader(), { deadline }, (error: ServiceError | null, response: R) => {
-        options.signal?.removeEventListener('abort', abort);
+        this.#calls.delete(call);
+        signal?.removeEventListener('abort', abort);
         if (error === null) resolve(response);
         else reject(workloadApiError(error, this.address, method));
       }) as { cancel(): void };
-      const abort = (): void => call.cancel();
-      if (options.signal?.aborted === true) call.cancel();
-      options.signal?.addEventListener('abort', abort, { once: true });
+      const abort = (): void => {
+        reject(signal!.reason);
+        call.cancel();
+      };
+      this.#calls.set(call, reject);
+      signal?.addEventListener('abort', abort, { once: true });
     });
   }
 
@@ -147,6 +164,7 @@ export class WorkloadApiClient {
       const stream = this.#stub[method]!({}, securityHeader()) as ClientReadableStream<unknown>;
       call = stream;
       stream.on('data', (message: unknown) => {
+        if (stopped) return;
         let value: T;
         try {
           value = convert(message);

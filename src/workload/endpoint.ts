@@ -25,6 +25,8 @@ export function parseEndpointAddress(value: string): EndpointAddress {
   try {
     url = new URL(value);
   } catch {
+    // The URL parser refuses out-of-range ports with no reason; say which part is wrong.
+    if (/^tcp:\/\/.*:\d+$/i.test(value)) refuse('the port must be a number from 1 to 65535');
     return refuse('not a URI or an absolute path');
   }
   if (url.search !== '' || value.includes('?')) refuse('no query is allowed');
@@ -32,14 +34,21 @@ export function parseEndpointAddress(value: string): EndpointAddress {
   if (url.username !== '' || url.password !== '') refuse('no user info is allowed');
   if (url.protocol === 'unix:') {
     if (url.host !== '') refuse('a unix address has no authority (use three slashes: unix:///path)');
-    const path = decodeURIComponent(url.pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return refuse('the path has a malformed percent-encoding');
+    }
     if (!isAbsolute(path) || path === '/') refuse('a unix address needs an absolute socket path');
     return { kind: 'unix', path };
   }
   if (url.protocol === 'tcp:') {
+    if (!/^tcp:\/\//i.test(value)) refuse('a tcp address is written tcp://IP:port');
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (isIP(host) === 0) refuse('a tcp address needs an IP address, not a host name');
     if (url.port === '') refuse('a tcp address needs a port');
+    if (url.port === '0') refuse('the port must be a number from 1 to 65535');
     if (url.pathname !== '' && url.pathname !== '/') refuse('a tcp address has no path');
     if (value.endsWith('/')) refuse('a tcp address has no path');
     return { kind: 'tcp', host, port: Number(url.port) };

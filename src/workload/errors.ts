@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { StatusObject } from '@grpc/grpc-js';
 import { formatEndpointAddress, type EndpointAddress } from './endpoint.ts';
 
@@ -32,7 +31,8 @@ export class WorkloadApiError extends Error {
 /** Turns a gRPC status into one line a user can act on. */
 export function workloadApiError(status: Pick<StatusObject, 'code' | 'details'>, address: EndpointAddress, call: string): WorkloadApiError {
   const code: WorkloadApiCode = CODE_NAMES[status.code] ?? 'Unknown';
-  const details = status.details;
+  // grpc-js appends an empty "Resolution note:" to connection failures.
+  const details = status.details.replace(/\.?\s*Resolution note:\s*$/, '');
   const where = formatEndpointAddress(address);
   let message: string;
   switch (code) {
@@ -40,16 +40,18 @@ export function workloadApiError(status: Pick<StatusObject, 'code' | 'details'>,
       message = `the agent at ${where} has no identity for this workload (usually no registration entry matches it): ${details}`;
       break;
     case 'InvalidArgument':
+      // ValidateJWTSVID answers a bad token this way; the details say why.
+      if (call === 'ValidateJWTSVID') {
+        message = `the agent at ${where} found the JWT-SVID invalid: ${details}`;
+        break;
+      }
       message = `the agent at ${where} rejected ${call} as invalid (is the workload.spiffe.io security header stripped by a proxy?): ${details}`;
       break;
     case 'Unimplemented':
       message = `the endpoint at ${where} does not implement ${call}: ${details}`;
       break;
     case 'Unavailable':
-      message =
-        address.kind === 'unix' && !existsSync(address.path)
-          ? `no Workload API socket at ${address.path} (is the SPIRE agent running, and is its socket mounted here?)`
-          : `the Workload API at ${where} is unavailable: ${details}`;
+      message = unavailable(address, where, details);
       break;
     case 'DeadlineExceeded':
       message = `${call} to ${where} timed out: ${details}`;
@@ -58,4 +60,16 @@ export function workloadApiError(status: Pick<StatusObject, 'code' | 'details'>,
       message = `${call} to ${where} failed with ${code}: ${details}`;
   }
   return new WorkloadApiError(code, message, details);
+}
+
+/** A failed connection says why in the socket error grpc-js quotes; name the path and the likely fix. */
+function unavailable(address: EndpointAddress, where: string, details: string): string {
+  if (address.kind === 'unix') {
+    if (details.includes('ENOENT')) return `no Workload API socket at ${address.path} (is the SPIRE agent running, and is its socket mounted here?)`;
+    if (details.includes('ECONNREFUSED')) return `nothing accepts connections on ${address.path} (a socket file left by a stopped agent?)`;
+    if (details.includes('EACCES') || details.includes('EPERM')) {
+      return `no permission to connect to ${address.path} (this user may not open the agent's socket or its directory)`;
+    }
+  }
+  return `the Workload API at ${where} is unavailable: ${details}`;
 }

@@ -13,7 +13,7 @@ import {
   type X509BundleSet,
   type X509Svid,
 } from '../svid/index.ts';
-import type { JwtBundlesResponse, JwtSvidResponse, StructValue, X509BundlesResponse, X509SvidResponse } from './proto.ts';
+import type { JwtBundlesResponse, JwtSvidResponse, StructValue, ValidateJwtSvidResponse, X509BundlesResponse, X509SvidResponse } from './proto.ts';
 
 /** Everything one FetchX509SVID message says: the whole current state, validated. */
 export interface X509Context {
@@ -44,10 +44,25 @@ function withContext<T>(what: string, parse: () => T): T {
   }
 }
 
+/**
+ * SPIFFE_Workload_API.md 5.2.1 and 6.2.1: a hint is unique within a response, and when a server
+ * repeats one the first entry wins; entries without a hint are all kept.
+ */
+function firstPerHint<E extends { hint: string }>(entries: readonly E[]): { entry: E; index: number }[] {
+  const seen = new Set<string>();
+  const kept: { entry: E; index: number }[] = [];
+  entries.forEach((entry, index) => {
+    if (entry.hint !== '' && seen.has(entry.hint)) return;
+    seen.add(entry.hint);
+    kept.push({ entry, index });
+  });
+  return kept;
+}
+
 export function toX509Context(message: X509SvidResponse, now: Date = new Date()): X509Context {
   required(message.svids, 'svids');
   const bundles = new Map<string, X509Bundle>();
-  const svids = message.svids.map((entry, index) =>
+  const svids = firstPerHint(message.svids).map(({ entry, index }) =>
     withContext(`svids[${index}]`, () => {
       required(entry.spiffe_id, `svids[${index}].spiffe_id`);
       required(entry.x509_svid, `svids[${index}].x509_svid`);
@@ -67,6 +82,7 @@ export function toX509Context(message: X509SvidResponse, now: Date = new Date())
   const federatedTrustDomains = new Set<string>();
   for (const [key, der] of Object.entries(message.federated_bundles)) {
     const trustDomain = withContext(`federated_bundles key ${JSON.stringify(key)}`, () => TrustDomain.parse(key));
+    // The bundle sent beside an SVID is authoritative for its own trust domain.
     if (bundles.has(trustDomain.name)) continue;
     bundles.set(trustDomain.name, withContext(`federated bundle ${key}`, () => parseX509Bundle(trustDomain, der)));
     federatedTrustDomains.add(trustDomain.name);
@@ -94,19 +110,28 @@ export function toJwtBundles(message: JwtBundlesResponse): JwtBundleSet {
 
 export function toJwtSvids(message: JwtSvidResponse): JwtSvid[] {
   required(message.svids, 'svids');
-  return message.svids.map((entry, index) =>
+  return firstPerHint(message.svids).map(({ entry, index }) =>
     withContext(`svids[${index}]`, () => {
+      required(entry.spiffe_id, `svids[${index}].spiffe_id`);
+      required(entry.svid, `svids[${index}].svid`);
+      const declared = SpiffeId.parse(entry.spiffe_id);
       const svid = parseJwtSvidInsecure(entry.svid, entry.hint);
-      if (entry.spiffe_id !== '' && !svid.id.equals(SpiffeId.parse(entry.spiffe_id))) {
-        throw new InvalidMessageError(`spiffe_id ${entry.spiffe_id} does not match the token's subject ${svid.id}`);
+      if (!svid.id.equals(declared)) {
+        throw new InvalidMessageError(`svids[${index}]: spiffe_id ${declared} does not match the token's subject ${svid.id}`);
       }
       return svid;
     }),
   );
 }
 
+export function toValidation(message: ValidateJwtSvidResponse): { id: SpiffeId; claims: Record<string, unknown> } {
+  required(message.spiffe_id, 'spiffe_id');
+  const id = withContext('spiffe_id', () => SpiffeId.parse(message.spiffe_id));
+  return { id, claims: structToJson(message.claims?.fields ?? {}) };
+}
+
 /** google.protobuf.Struct as proto-loader decodes it, back to plain JSON. */
-export function structToJson(fields: Record<string, StructValue>): Record<string, unknown> {
+function structToJson(fields: Record<string, StructValue>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, valueToJson(value)]));
 }
 

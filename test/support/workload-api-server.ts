@@ -29,6 +29,19 @@ export interface TestServerOptions {
   readonly requireHeader?: boolean;
   /** Do not bind the socket until listen() is called: an agent that starts after the client. */
   readonly startLate?: boolean;
+  /** Listen on 127.0.0.1 at an ephemeral port instead of a unix socket (`address` is then tcp://…). */
+  readonly tcp?: boolean;
+}
+
+export type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
+
+/** One call as the server received it. */
+export interface ReceivedCall {
+  readonly method: Method;
+  /** The `workload.spiffe.io` metadata value; undefined when absent. */
+  readonly header: string | undefined;
+  /** The decoded request message (e.g. `{ audience: [...], spiffe_id }` for FetchJWTSVID). */
+  readonly request: unknown;
 }
 
 interface Refusal {
@@ -46,15 +59,19 @@ function toStruct(value: unknown): unknown {
 }
 
 /**
- * A real gRPC SPIFFE Workload API server on a unix socket, issuing real certificates and JWTs from an
- * in-memory CA, with knobs for every fault the client and the helper must survive.
+ * A real gRPC SPIFFE Workload API server on a unix socket (or loopback TCP), issuing real certificates
+ * and JWTs from an in-memory CA, with knobs for every fault the client and the helper must survive:
+ * - state: rotate(), setSvids(), addFederatedBundle()/removeFederatedBundle(), pushCurrent();
+ * - faults: setRefusal(code), failNext(method, code), dropStreams(), pushRaw(message, method),
+ *   stall(method), startLate + listen(), stop();
+ * - observation: calls (method, security header, request), callCount(), openStreams(), currentSvids.
  */
 export class WorkloadApiTestServer {
   readonly ca: TestCa;
+  /** The unix socket (unused with `tcp`). */
   readonly socketPath: string;
-  readonly address: string;
-  /** Calls received per method, and the security header value each carried (undefined: absent). */
-  readonly calls: { method: Method; header: string | undefined }[] = [];
+  /** Every call received, in order. */
+  readonly calls: ReceivedCall[] = [];
   readonly #options: TestServerOptions;
   readonly #server = new Server();
   readonly #ownDir: string | undefined;
@@ -67,12 +84,13 @@ export class WorkloadApiTestServer {
   #leafOptions: LeafOptions = {};
   #refusal: Refusal | undefined;
   readonly #failNext = new Map<Method, Refusal[]>();
+  readonly #stalled = new Set<Method>();
   #listening = false;
+  #port: number | undefined;
 
   private constructor(ca: TestCa, socketPath: string, ownDir: string | undefined, options: TestServerOptions) {
     this.ca = ca;
     this.socketPath = socketPath;
-    this.address = `unix://${socketPath}`;
     this.#ownDir = ownDir;
     this.#options = options;
     const td = options.trustDomain ?? 'example.org';
@@ -99,11 +117,19 @@ export class WorkloadApiTestServer {
     return server;
   }
 
+  /** What a client dials: unix:///… (or tcp://127.0.0.1:port once listening with `tcp`). */
+  get address(): string {
+    if (this.#options.tcp !== true) return `unix://${this.socketPath}`;
+    if (this.#port === undefined) throw new Error('a tcp test server has no address before listen()');
+    return `tcp://127.0.0.1:${this.#port}`;
+  }
+
   /** Binds the socket (once). */
   async listen(): Promise<void> {
     if (this.#listening) return;
-    await new Promise<void>((resolve, reject) =>
-      this.#server.bindAsync(this.address, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    const target = this.#options.tcp === true ? '127.0.0.1:0' : `unix://${this.socketPath}`;
+    this.#port = await new Promise<number>((resolve, reject) =>
+      this.#server.bindAsync(target, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
     this.#listening = true;
   }
@@ -163,9 +189,15 @@ export class WorkloadApiTestServer {
     }
   }
 
-  /** Sends an arbitrary X509SVIDResponse (e.g. an invalid one) on every open X.509 stream. */
-  pushRaw(message: unknown): void {
-    this.#push(this.#x509Streams, message);
+  /** Sends an arbitrary message (e.g. an invalid one) on every open stream of `method`. */
+  pushRaw(message: unknown, method: StreamMethod = 'FetchX509SVID'): void {
+    this.#push(this.#streams(method), message);
+  }
+
+  /** Calls of `method` from now on are accepted and never answered (undefined: answer every method again). */
+  stall(method: Method | undefined): void {
+    if (method === undefined) this.#stalled.clear();
+    else this.#stalled.add(method);
   }
 
   /** Pushes the current state again (e.g. the same SVIDs after nothing changed). */
@@ -173,8 +205,12 @@ export class WorkloadApiTestServer {
     this.#pushAll();
   }
 
-  openStreams(method: 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles'): number {
-    return { FetchX509SVID: this.#x509Streams, FetchX509Bundles: this.#bundleStreams, FetchJWTBundles: this.#jwtBundleStreams }[method].size;
+  openStreams(method: StreamMethod): number {
+    return this.#streams(method).size;
+  }
+
+  #streams(method: StreamMethod): Set<ServerWritableStream<unknown, unknown>> {
+    return { FetchX509SVID: this.#x509Streams, FetchX509Bundles: this.#bundleStreams, FetchJWTBundles: this.#jwtBundleStreams }[method];
   }
 
   callCount(method: Method): number {
@@ -193,9 +229,9 @@ export class WorkloadApiTestServer {
     );
   }
 
-  #refuse(method: Method, metadata: Metadata): Refusal | undefined {
+  #refuse(method: Method, metadata: Metadata, request: unknown): Refusal | undefined {
     const header = metadata.get('workload.spiffe.io')[0]?.toString();
-    this.calls.push({ method, header });
+    this.calls.push({ method, header, request });
     if (this.#options.requireHeader !== false && header !== 'true') {
       return { code: Status.INVALID_ARGUMENT, details: 'security header missing from request' };
     }
@@ -209,13 +245,14 @@ export class WorkloadApiTestServer {
     streams: Set<ServerWritableStream<unknown, unknown>>,
     response: () => unknown,
   ): void {
-    const refusal = this.#refuse(method, call.metadata) ?? (method === 'FetchX509SVID' && this.#issued.length === 0
+    const refusal = this.#refuse(method, call.metadata, call.request) ?? (method === 'FetchX509SVID' && this.#issued.length === 0
       ? { code: Status.PERMISSION_DENIED, details: 'no identity issued' }
       : undefined);
     if (refusal !== undefined) {
       call.emit('error', refusal);
       return;
     }
+    if (this.#stalled.has(method)) return;
     streams.add(call);
     call.on('cancelled', () => streams.delete(call));
     call.on('close', () => streams.delete(call));
@@ -266,8 +303,9 @@ export class WorkloadApiTestServer {
   }
 
   #fetchJwtSvid(call: ServerUnaryCall<{ audience: string[]; spiffe_id: string }, unknown>, callback: sendUnaryData<unknown>): void {
-    const refusal = this.#refuse('FetchJWTSVID', call.metadata);
+    const refusal = this.#refuse('FetchJWTSVID', call.metadata, call.request);
     if (refusal !== undefined) return callback(refusal);
+    if (this.#stalled.has('FetchJWTSVID')) return;
     const { audience, spiffe_id: spiffeId } = call.request;
     if (audience.length === 0) return callback({ code: Status.INVALID_ARGUMENT, details: 'audience must be specified' });
     const identities = this.#identities.filter((identity) => spiffeId === '' || identity.spiffeId === spiffeId);
@@ -283,8 +321,9 @@ export class WorkloadApiTestServer {
   }
 
   #validateJwtSvid(call: ServerUnaryCall<{ audience: string; svid: string }, unknown>, callback: sendUnaryData<unknown>): void {
-    const refusal = this.#refuse('ValidateJWTSVID', call.metadata);
+    const refusal = this.#refuse('ValidateJWTSVID', call.metadata, call.request);
     if (refusal !== undefined) return callback(refusal);
+    if (this.#stalled.has('ValidateJWTSVID')) return;
     const td = TrustDomain.parse(this.ca.trustDomain);
     try {
       const svid = validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience);

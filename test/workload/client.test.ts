@@ -1,72 +1,66 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { status as Status } from '@grpc/grpc-js';
-import { WorkloadApiClient, WorkloadApiError, type ConnectionState, type WatchHandler, type X509Context } from '../../src/workload/index.ts';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { WorkloadApiError, type X509Context } from '../../src/workload/index.ts';
+import { TestCa } from '../support/test-ca.ts';
 import { waitFor } from '../support/wait.ts';
-import { tempDir } from '../support/tmp.ts';
+import { FAST, recorder, setup } from './recorder.ts';
 
-const FAST = { initialMs: 20, maxMs: 200 };
+const serial = (context: X509Context, index = 0): string => context.svids[index]!.certificates[0]!.serialNumber;
 
-interface Recorder<T> extends WatchHandler<T> {
-  updates: T[];
-  errors: Error[];
-  states: ConnectionState[];
-}
-
-function recorder<T>(): Recorder<T> {
-  const r: Recorder<T> = {
-    updates: [],
-    errors: [],
-    states: [],
-    onUpdate: (value) => r.updates.push(value),
-    onError: (error) => r.errors.push(error),
-    onStateChange: (state) => r.states.push(state),
-  };
-  return r;
-}
-
-async function setup(t: { after(fn: () => unknown): void }, options: Parameters<typeof WorkloadApiTestServer.start>[0] = {}) {
-  const server = await WorkloadApiTestServer.start(options);
-  t.after(() => server.stop());
-  const client = new WorkloadApiClient({ address: server.address, backoff: FAST });
-  t.after(() => client.close());
-  return { server, client };
-}
-
-const serial = (context: X509Context): string => context.svids[0]!.certificates[0]!.serialNumber;
-
-test('the first message arrives with the security header, then a rotation', async (t) => {
+test('the first X.509 context arrives with the security header on the call, then a rotation', async (t) => {
   const { server, client } = await setup(t);
   const r = recorder<X509Context>();
   client.watchX509Context(r);
   await waitFor(() => r.updates.length === 1, { what: 'first X.509 context' });
-  assert.equal(r.updates[0]!.svids[0]!.id.toString(), 'spiffe://example.org/workload');
-  assert.ok(server.calls.every((call) => call.header === 'true'));
+  const first = r.updates[0]!;
+  assert.equal(first.svids[0]!.id.toString(), 'spiffe://example.org/workload');
+  assert.deepEqual([...first.bundles.keys()], ['example.org']);
+  assert.equal(first.federatedTrustDomains.size, 0);
+  assert.deepEqual(server.calls.map((call) => [call.method, call.header]), [['FetchX509SVID', 'true']]);
   assert.deepEqual(r.states.map((s) => s.status), ['connecting', 'connected']);
   await server.rotate();
   await waitFor(() => r.updates.length === 2, { what: 'rotation' });
   assert.notEqual(serial(r.updates[1]!), serial(r.updates[0]!));
+  assert.equal(serial(r.updates[1]!), new X509Certificate(server.currentSvids[0]!.certificates[0]!).serialNumber, 'the newly issued SVID');
+  assert.equal(server.callCount('FetchX509SVID'), 1, 'the rotation came on the same stream');
 });
 
-test('a server that requires the header refuses a call without it (InvalidArgument), and the client treats that as fatal', async (t) => {
+test('an SVID issued by an intermediate CA arrives with its chain and verifies to the root', async (t) => {
+  const { client } = await setup(t, { intermediate: true });
+  const r = recorder<X509Context>();
+  client.watchX509Context(r);
+  await waitFor(() => r.updates.length === 1);
+  assert.equal(r.updates[0]!.svids[0]!.certificates.length, 2);
+  assert.equal(r.errors.length, 0);
+});
+
+test('InvalidArgument (security header refused) is fatal: state failed, done rejects, no retry', async (t) => {
   const { server, client } = await setup(t);
   server.failNext('FetchX509SVID', Status.INVALID_ARGUMENT, 'security header missing from request');
   const r = recorder<X509Context>();
   const watch = client.watchX509Context(r);
-  await assert.rejects(watch.done, (error: unknown) => error instanceof WorkloadApiError && error.code === 'InvalidArgument' && error.fatal);
-  assert.equal(r.states.at(-1)?.status, 'failed');
+  await assert.rejects(watch.done, (error: unknown) => {
+    assert.ok(error instanceof WorkloadApiError);
+    assert.equal(error.code, 'InvalidArgument');
+    assert.ok(error.fatal);
+    assert.equal(error.details, 'security header missing from request');
+    assert.match(error.message, /rejected FetchX509SVID as invalid \(is the workload\.spiffe\.io security header stripped.*security header missing/);
+    return true;
+  });
+  assert.deepEqual(r.states.map((s) => s.status), ['connecting', 'failed']);
   assert.equal(server.callCount('FetchX509SVID'), 1);
 });
 
 test('Unimplemented is fatal too', async (t) => {
   const { server, client } = await setup(t);
   server.failNext('FetchJWTBundles', Status.UNIMPLEMENTED, 'no such method');
-  const watch = client.watchJwtBundles(recorder());
-  await assert.rejects(watch.done, /does not implement FetchJWTBundles/);
+  const r = recorder<ReadonlyMap<string, unknown>>();
+  const watch = client.watchJwtBundles(r);
+  await assert.rejects(watch.done, (error: unknown) => error instanceof WorkloadApiError && error.code === 'Unimplemented' && /does not implement FetchJWTBundles/.test(error.message));
+  assert.equal(r.states.at(-1)?.status, 'failed');
+  assert.equal(server.callCount('FetchJWTBundles'), 1);
 });
 
 test('several SVIDs keep their order and hints; a removed SVID and a removed federated bundle are redacted', async (t) => {
@@ -76,140 +70,139 @@ test('several SVIDs keep their order and hints; a removed SVID and a removed fed
   await server.addFederatedBundle('other.org');
   const r = recorder<X509Context>();
   client.watchX509Context(r);
-  await waitFor(() => r.updates.length >= 1);
-  const first = r.updates.at(-1)!;
+  await waitFor(() => r.updates.length === 1);
+  const first = r.updates[0]!;
   assert.deepEqual(first.svids.map((s) => [s.id.toString(), s.hint]), [['spiffe://example.org/a', 'internal'], ['spiffe://example.org/b', 'external']]);
   assert.deepEqual([...first.federatedTrustDomains], ['other.org']);
-  assert.ok(first.bundles.has('example.org') && first.bundles.has('other.org'));
-  const before = r.updates.length;
+  assert.deepEqual([...first.bundles.keys()].sort(), ['example.org', 'other.org']);
+
   await server.setSvids([{ spiffeId: 'spiffe://example.org/b', hint: 'external' }]);
+  await waitFor(() => r.updates.length === 2);
+  assert.deepEqual(r.updates[1]!.svids.map((s) => s.id.toString()), ['spiffe://example.org/b']);
+  assert.ok(r.updates[1]!.bundles.has('other.org'));
+
   server.removeFederatedBundle('other.org');
-  await waitFor(() => r.updates.length >= before + 2);
-  const last = r.updates.at(-1)!;
-  assert.deepEqual(last.svids.map((s) => s.id.toString()), ['spiffe://example.org/b']);
+  await waitFor(() => r.updates.length === 3);
+  const last = r.updates[2]!;
   assert.equal(last.federatedTrustDomains.size, 0);
-  assert.ok(!last.bundles.has('other.org'));
+  assert.deepEqual([...last.bundles.keys()], ['example.org']);
+  assert.equal(r.errors.length, 0);
 });
 
-test('a dropped stream is re-established and the backoff resets after a good message', async (t) => {
-  const { server, client } = await setup(t);
+test('when a server repeats a hint, only the first SVID with it is kept', async (t) => {
+  const { server, client } = await setup(t, {
+    svids: [{ spiffeId: 'spiffe://example.org/a' }, { spiffeId: 'spiffe://example.org/b' }, { spiffeId: 'spiffe://example.org/c' }],
+  });
   const r = recorder<X509Context>();
   client.watchX509Context(r);
   await waitFor(() => r.updates.length === 1);
-  for (let round = 2; round <= 4; round++) {
-    server.dropStreams();
-    await waitFor(() => r.updates.length === round, { what: `update after drop ${round - 1}` });
-  }
-  const retries = r.states.filter((s): s is Extract<ConnectionState, { status: 'retrying' }> => s.status === 'retrying');
-  assert.equal(retries.length, 3);
-  // Each retry follows a good message, so none waits longer than the first step's ceiling.
-  assert.ok(retries.every((s) => s.retryInMs <= FAST.initialMs), JSON.stringify(retries.map((s) => s.retryInMs)));
+  assert.equal(r.updates[0]!.svids.length, 3, 'SVIDs without a hint are all kept');
+  const entry = (index: number, hint: string) => {
+    const svid = server.currentSvids[index]!;
+    return { spiffe_id: svid.spiffeId, x509_svid: svid.chainDer, x509_svid_key: svid.keyDer, bundle: server.ca.bundleDer(), hint };
+  };
+  server.pushRaw({ svids: [entry(0, 'x'), entry(1, 'x'), entry(2, 'y')] });
+  await waitFor(() => r.updates.length === 2);
+  assert.deepEqual(r.updates[1]!.svids.map((s) => [s.id.toString(), s.hint]), [['spiffe://example.org/a', 'x'], ['spiffe://example.org/c', 'y']]);
+});
+
+test('the backoff grows while the agent refuses, and resets after a good message', async (t) => {
+  const { server, client } = await setup(t);
+  server.setRefusal(Status.UNAVAILABLE, 'agent starting');
+  const r = recorder<X509Context>();
+  client.watchX509Context(r);
+  await waitFor(() => r.retries().length >= 4, { what: 'four retries' });
+  // Equal jitter: retry n waits between half and all of min(max, initial * 2^n).
+  const [first, , , fourth] = r.retries();
+  assert.ok(first!.retryInMs >= FAST.initialMs / 2 && first!.retryInMs <= FAST.initialMs, `first retry ${first!.retryInMs} ms`);
+  assert.ok(fourth!.retryInMs >= 4 * FAST.initialMs && fourth!.retryInMs <= 8 * FAST.initialMs, `fourth retry ${fourth!.retryInMs} ms`);
+  assert.equal(first!.error.code, 'Unavailable');
+
+  server.setRefusal(undefined);
+  await waitFor(() => r.updates.length === 1, { what: 'recovery' });
+  assert.equal(r.states.at(-1)?.status, 'connected');
+  const before = r.retries().length;
+  server.dropStreams();
+  await waitFor(() => r.updates.length === 2, { what: 'update after the dropped stream' });
+  const afterDrop = r.retries().slice(before);
+  assert.equal(afterDrop.length, 1);
+  assert.ok(afterDrop[0]!.retryInMs <= FAST.initialMs, `retry after a good message waits ${afterDrop[0]!.retryInMs} ms`);
+  assert.deepEqual(r.states.slice(-3).map((s) => s.status), ['retrying', 'connecting', 'connected']);
   assert.equal(server.openStreams('FetchX509SVID'), 1);
 });
 
-test('PermissionDenied and Unavailable are retried with growing backoff until the agent serves', async (t) => {
-  const { server, client } = await setup(t);
-  server.setRefusal(Status.PERMISSION_DENIED, 'no identity issued');
+test('PermissionDenied is retried, with a message saying no registration entry matches, until an identity is issued', async (t) => {
+  const { server, client } = await setup(t, { svids: [] });
   const r = recorder<X509Context>();
-  client.watchX509Context(r);
-  await waitFor(() => r.states.filter((s) => s.status === 'retrying').length >= 4, { what: 'four retries' });
-  const retrying = r.states.filter((s): s is Extract<ConnectionState, { status: 'retrying' }> => s.status === 'retrying');
-  assert.equal(retrying[0]!.error.code, 'PermissionDenied');
-  assert.match(retrying[0]!.error.message, /no identity for this workload.*no identity issued/);
-  assert.ok(retrying[3]!.retryInMs > FAST.initialMs, 'the backoff grows');
-  server.setRefusal(Status.UNAVAILABLE, 'agent starting');
-  await waitFor(() => r.states.some((s) => s.status === 'retrying' && s.error.code === 'Unavailable'));
-  server.setRefusal(undefined);
-  await waitFor(() => r.updates.length === 1, { what: 'recovery', timeoutMs: 5_000 });
-  assert.equal(r.states.at(-1)?.status, 'connected');
+  const watch = client.watchX509Context(r);
+  await waitFor(() => r.retries().length >= 2, { what: 'two retries' });
+  const error = r.retries()[0]!.error;
+  assert.equal(error.code, 'PermissionDenied');
+  assert.equal(error.fatal, false);
+  assert.match(error.message, /has no identity for this workload \(usually no registration entry matches it\): no identity issued/);
+  assert.ok(r.errors.includes(error), 'the stream error is also reported through onError');
+  await server.setSvids([{ spiffeId: 'spiffe://example.org/late' }]);
+  await waitFor(() => r.updates.length === 1, { what: 'the identity once issued' });
+  assert.equal(r.updates[0]!.svids[0]!.id.toString(), 'spiffe://example.org/late');
+  watch.close();
+  await watch.done;
+  assert.equal(r.states.at(-1)?.status, 'closed');
 });
 
-test('a socket that appears late is connected to, and the missing socket is named meanwhile', async (t) => {
-  const server = await WorkloadApiTestServer.start({ startLate: true });
-  t.after(() => server.stop());
-  const client = new WorkloadApiClient({ address: server.address, backoff: FAST });
-  t.after(() => client.close());
-  const r = recorder<X509Context>();
-  client.watchX509Context(r);
-  await waitFor(() => r.errors.length >= 2);
-  assert.match(r.errors[0]!.message, new RegExp(`no Workload API socket at ${server.socketPath}`));
-  await server.listen();
-  await waitFor(() => r.updates.length === 1, { what: 'update after late start', timeoutMs: 10_000 });
-});
-
-test('an invalid message is reported and discarded; the stream goes on', async (t) => {
+test('an entry deleted under an open stream (PermissionDenied) is retried; the last good value stays with the caller', async (t) => {
   const { server, client } = await setup(t);
   const r = recorder<X509Context>();
   client.watchX509Context(r);
   await waitFor(() => r.updates.length === 1);
-  server.pushRaw({ svids: [], crl: [], federated_bundles: {} });
+  await server.setSvids([]);
+  await waitFor(() => r.retries().some((s) => s.error.code === 'PermissionDenied'));
+  assert.equal(r.updates.length, 1);
+  await server.setSvids([{ spiffeId: 'spiffe://example.org/workload' }]);
+  await waitFor(() => r.updates.length === 2);
+});
+
+test('invalid messages are reported and discarded; the stream goes on', async (t) => {
+  const { server, client } = await setup(t);
+  const r = recorder<X509Context>();
+  client.watchX509Context(r);
+  await waitFor(() => r.updates.length === 1);
   const good = server.currentSvids[0]!;
-  server.pushRaw({ svids: [{ spiffe_id: good.spiffeId, x509_svid: good.chainDer, x509_svid_key: Buffer.alloc(0), bundle: server.ca.bundleDer(), hint: '' }] });
-  server.pushRaw({ svids: [{ spiffe_id: 'spiffe://example.org/other', x509_svid: good.chainDer, x509_svid_key: good.keyDer, bundle: server.ca.bundleDer(), hint: '' }] });
-  const forged = await (await import('../support/test-ca.ts')).TestCa.create('example.org');
-  const forgedSvid = await forged.issueSvid(good.spiffeId);
-  server.pushRaw({ svids: [{ spiffe_id: good.spiffeId, x509_svid: forgedSvid.chainDer, x509_svid_key: forgedSvid.keyDer, bundle: server.ca.bundleDer(), hint: '' }] });
-  await waitFor(() => r.errors.length === 4);
-  assert.match(r.errors[0]!.message, /mandatory field svids is empty/);
-  assert.match(r.errors[1]!.message, /x509_svid_key is empty/);
-  assert.match(r.errors[2]!.message, /does not match the certificate/);
-  assert.match(r.errors[3]!.message, /does not verify to any authority/);
+  const entry = { spiffe_id: good.spiffeId, x509_svid: good.chainDer, x509_svid_key: good.keyDer, bundle: server.ca.bundleDer(), hint: '' };
+  const forged = await (await TestCa.create('example.org')).issueSvid(good.spiffeId);
+  const expired = await server.ca.issueSvid(good.spiffeId, { notBefore: new Date(Date.now() - 7_200_000), notAfter: new Date(Date.now() - 3_600_000) });
+  const cases: [unknown, RegExp][] = [
+    [{ svids: [], crl: [], federated_bundles: {} }, /mandatory field svids is empty/],
+    [{ svids: [{ ...entry, spiffe_id: '' }] }, /svids\[0\]\.spiffe_id is empty/],
+    [{ svids: [{ ...entry, x509_svid_key: Buffer.alloc(0) }] }, /svids\[0\]\.x509_svid_key is empty/],
+    [{ svids: [{ ...entry, bundle: Buffer.alloc(0) }] }, /svids\[0\]\.bundle is empty/],
+    [{ svids: [{ ...entry, spiffe_id: 'spiffe://example.org/other' }] }, /does not match the certificate/],
+    [{ svids: [{ ...entry, x509_svid: forged.chainDer, x509_svid_key: forged.keyDer }] }, /svids\[0\]: .*does not verify to any authority of the example\.org bundle/],
+    [{ svids: [{ ...entry, x509_svid: expired.chainDer, x509_svid_key: expired.keyDer }] }, /svids\[0\]: .*expired/],
+    [{ svids: [entry], federated_bundles: { 'not a trust domain': server.ca.bundleDer() } }, /federated_bundles key "not a trust domain"/],
+  ];
+  for (const [message] of cases) server.pushRaw(message);
+  await waitFor(() => r.errors.length === cases.length, { what: `${cases.length} errors` });
+  cases.forEach(([, pattern], index) => assert.match(r.errors[index]!.message, pattern));
+  assert.equal(r.updates.length, 1, 'nothing invalid reached onUpdate');
+  assert.equal(r.states.at(-1)?.status, 'connected');
   await server.rotate();
   await waitFor(() => r.updates.length === 2);
   assert.equal(server.callCount('FetchX509SVID'), 1, 'no reconnect was needed');
 });
 
-test('X.509 bundles and JWT bundles are watched', async (t) => {
+test('X.509 bundles are watched, federated ones added and redacted', async (t) => {
   const { server, client } = await setup(t);
-  const x = recorder<ReadonlyMap<string, unknown>>();
-  const j = recorder<ReadonlyMap<string, unknown>>();
-  client.watchX509Bundles(x);
-  client.watchJwtBundles(j);
-  await waitFor(() => x.updates.length === 1 && j.updates.length === 1);
-  assert.deepEqual([...x.updates[0]!.keys()], ['example.org']);
+  const r = recorder<ReadonlyMap<string, unknown>>();
+  client.watchX509Bundles(r);
+  await waitFor(() => r.updates.length === 1);
+  assert.deepEqual([...r.updates[0]!.keys()], ['example.org']);
   await server.addFederatedBundle('other.org');
-  await waitFor(() => j.updates.length === 2 && x.updates.length === 2);
-  assert.deepEqual([...j.updates[1]!.keys()].sort(), ['example.org', 'other.org']);
-});
-
-test('FetchJWTSVID sends the audience with extra audiences and an optional SPIFFE ID; ValidateJWTSVID checks a token', async (t) => {
-  const { client } = await setup(t, { svids: [{ spiffeId: 'spiffe://example.org/a' }, { spiffeId: 'spiffe://example.org/b' }] });
-  const all = await client.fetchJwtSvid({ audience: 'db', extraAudiences: ['cache'] });
-  assert.deepEqual(all.map((s) => s.id.toString()), ['spiffe://example.org/a', 'spiffe://example.org/b']);
-  assert.deepEqual(all[0]!.audience, ['db', 'cache']);
-  const one = await client.fetchJwtSvid({ audience: 'db', spiffeId: 'spiffe://example.org/b' });
-  assert.deepEqual(one.map((s) => s.id.toString()), ['spiffe://example.org/b']);
-  await assert.rejects(client.fetchJwtSvid({ audience: 'db', spiffeId: 'spiffe://example.org/zzz' }), /no identity for this workload/);
-  const validated = await client.validateJwtSvid(all[0]!.token, 'cache');
-  assert.equal(validated.id.toString(), 'spiffe://example.org/a');
-  assert.deepEqual(validated.claims.aud, ['db', 'cache']);
-  await assert.rejects(client.validateJwtSvid(all[0]!.token, 'nope'), /audience "nope"/);
-});
-
-test('close() ends watches at once and leaves nothing keeping a process alive', async (t) => {
-  const server = await WorkloadApiTestServer.start();
-  t.after(() => server.stop());
-  const dir = await tempDir(t);
-  const script = join(dir, 'watch-then-close.ts');
-  const clientModule = new URL('../../src/workload/index.ts', import.meta.url).href;
-  const { writeFile } = await import('node:fs/promises');
-  await writeFile(
-    script,
-    `import { WorkloadApiClient } from ${JSON.stringify(clientModule)};
-const client = new WorkloadApiClient({ address: ${JSON.stringify(server.address)} });
-const watch = client.watchX509Context({ onUpdate: () => { client.close(); } });
-client.watchJwtBundles({ onUpdate: () => {} });
-await watch.done;
-console.log('closed');
-`,
-  );
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => child.kill('SIGKILL'));
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = once(child, 'exit');
-  await waitFor(() => child.exitCode !== null, { what: 'the child to exit by itself', timeoutMs: 10_000 });
-  const [code] = await exit;
-  assert.equal(code, 0);
-  assert.equal(output.trim(), 'closed');
+  await waitFor(() => r.updates.length === 2);
+  assert.deepEqual([...r.updates[1]!.keys()].sort(), ['example.org', 'other.org']);
+  server.removeFederatedBundle('other.org');
+  await waitFor(() => r.updates.length === 3);
+  assert.deepEqual([...r.updates[2]!.keys()], ['example.org']);
+  server.pushRaw({ crl: [], bundles: {} }, 'FetchX509Bundles');
+  await waitFor(() => r.errors.length === 1);
+  assert.match(r.errors[0]!.message, /mandatory field bundles is empty/);
 });

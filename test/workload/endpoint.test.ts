@@ -7,6 +7,9 @@ test('the spec forms and a bare absolute path are accepted', () => {
   assert.deepEqual(parseEndpointAddress('/tmp/spire-agent/public/api.sock'), { kind: 'unix', path: '/tmp/spire-agent/public/api.sock' });
   assert.deepEqual(parseEndpointAddress('tcp://127.0.0.1:8000'), { kind: 'tcp', host: '127.0.0.1', port: 8000 });
   assert.deepEqual(parseEndpointAddress('tcp://[::1]:8000'), { kind: 'tcp', host: '::1', port: 8000 });
+  // RFC 3986: no authority and an absolute path is the same address; percent-escapes decode.
+  assert.deepEqual(parseEndpointAddress('unix:/run/spire/agent.sock'), { kind: 'unix', path: '/run/spire/agent.sock' });
+  assert.deepEqual(parseEndpointAddress('unix:///run/my%20agent.sock'), { kind: 'unix', path: '/run/my agent.sock' });
 });
 
 test('every other form is refused with a message that quotes the value', () => {
@@ -22,11 +25,18 @@ test('every other form is refused with a message that quotes the value', () => {
     'tcp://user@127.0.0.1:8000',
     'http://127.0.0.1:8000',
     'relative/path.sock',
+    'unix://',
+    'unix:///a%zz.sock',
+    'tcp://127.0.0.1:0',
+    'tcp://127.0.0.1:65536',
+    'tcp://[::1]',
+    'tcp:127.0.0.1:8000',
     '',
   ]) {
     assert.throws(() => parseEndpointAddress(value), (error: unknown) => {
       assert.ok(error instanceof EndpointAddressError, value);
       assert.ok(error.message.includes(JSON.stringify(value)), error.message);
+      assert.ok(error.message.includes('expected unix:///absolute/path, tcp://IP:port, or an absolute socket path'), error.message);
       return true;
     });
   }
