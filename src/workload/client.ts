@@ -13,7 +13,9 @@ export type ConnectionState =
   | { readonly status: 'failed'; readonly error: WorkloadApiError }
   | { readonly status: 'closed' };
 
+/** Called synchronously from the stream; an exception a handler throws is not caught (it is the caller's bug). */
 export interface WatchHandler<T> {
+  /** A fresh, validated value built from one whole message: anything absent from it is gone. */
   onUpdate(value: T): void;
   /** A discarded invalid message, or a stream error before a retry. */
   onError?(error: WorkloadApiError | Error): void;
