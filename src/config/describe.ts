@@ -1,21 +1,49 @@
 import { join } from 'node:path';
-import type { HelperConfig } from './types.ts';
+import type { CommandSpec, HelperConfig } from './types.ts';
 
 const mode = (value: number): string => `0${value.toString(8).padStart(3, '0')}`;
-const seconds = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
-const shell = (words: readonly string[]): string => words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w))).join(' ');
+const shell = (spec: CommandSpec): string =>
+  [spec.command, ...spec.args].map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w))).join(' ');
 
-/** What the helper would do with this config, one fact a line, for `-check`. */
+/** 90000 → "1m30s", 1500 → "1s500ms": the way durations are written in the config. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]] as const) {
+    if (rest >= size) parts.push(`${Math.floor(rest / size)}${unit}`);
+    rest %= size;
+  }
+  return parts.join('');
+}
+
+function rotation(config: HelperConfig): string {
+  switch (config.renewAction) {
+    case 'signal': {
+      const targets = [config.cmd === undefined ? undefined : 'the program', config.pidFileName === undefined ? undefined : `the pid in ${config.pidFileName}`];
+      const to = targets.filter((target) => target !== undefined).join(' and ');
+      return `send ${config.renewSignal}${to === '' ? ' (to no process: set cmd or pid_file_name)' : ` to ${to}`}`;
+    }
+    case 'restart':
+      return 'restart the program';
+    case 'command':
+      return `run ${shell(config.renewCommand!)} (timeout ${formatDuration(config.renewCommandTimeoutMs)})`;
+    case 'none':
+      return 'nothing';
+  }
+}
+
+/** What the helper would do with this config, one fact a line, for a dry run. */
 export function describeConfig(config: HelperConfig): string[] {
   const lines = [
     `config: ${config.file}`,
-    `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${seconds(config.oneshotTimeoutMs)})`}`,
+    `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
     `cert_dir: ${config.certDir} (files are symlinks into ..data, swapped atomically)`,
   ];
   const file = (name: string, fileMode: number, what: string): string => `  ${join(config.certDir, name)}  ${mode(fileMode)}  ${what}`;
   if (config.x509 !== undefined) {
-    lines.push(`X.509-SVID${config.hint === '' ? '' : ` (hint ${JSON.stringify(config.hint)})`}:`);
+    lines.push(`X.509-SVID${config.hint === '' ? '' : ` (hint ${JSON.stringify(config.hint)})`}${config.omitExpired ? ', expired certificates left out' : ''}:`);
     lines.push(file(config.x509.svidFileName, config.certFileMode, config.addIntermediatesToBundle ? 'leaf certificate' : 'leaf and intermediate certificates'));
     lines.push(file(config.x509.keyFileName, config.keyFileMode, 'PKCS#8 private key'));
     const extras = [config.addIntermediatesToBundle && 'intermediates', config.includeFederatedDomains && 'federated authorities'].filter(Boolean);
@@ -27,27 +55,26 @@ export function describeConfig(config: HelperConfig): string[] {
     lines.push(`JWT-SVID for ${audiences}${jwt.spiffeId === undefined ? '' : ` as ${jwt.spiffeId}`}:`, file(jwt.fileName, config.jwtSvidFileMode, 'token, renewed at half its lifetime'));
   }
   if (config.jwtBundle !== undefined) lines.push('JWT bundles:', file(config.jwtBundle.fileName, config.jwtBundleFileMode, 'JSON {trust domain: base64 JWKS}'));
-  if (config.cmd === undefined) lines.push('program: none');
-  else {
-    lines.push(`program: ${shell([config.cmd.command, ...config.cmd.args])}`);
-    lines.push(`  started after the first complete write; on its exit: ${config.cmdExit === 'exit' ? 'the helper exits with its code' : 'restarted with backoff'}`);
-    lines.push(`  stopped with ${config.stopSignal}, SIGKILL after ${seconds(config.killTimeoutMs)}`);
+  if (!config.daemonMode) {
+    lines.push(config.cmd === undefined ? 'program: none' : `program: ${shell(config.cmd)} (not started in one-shot mode)`);
+    lines.push('health: off in one-shot mode');
+  } else {
+    if (config.cmd === undefined) lines.push('program: none');
+    else {
+      lines.push(`program: ${shell(config.cmd)}`);
+      lines.push(
+        `  started after the first complete write; on its exit: ${config.cmdExit === 'exit' ? 'the helper exits with its code' : `restarted with backoff up to ${formatDuration(config.cmdRestartBackoffMaxMs)}`}`,
+      );
+      lines.push(`  stopped with ${config.stopSignal}, SIGKILL after ${formatDuration(config.killTimeoutMs)}`);
+    }
+    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once`);
+    const health = config.healthChecks;
+    lines.push(
+      health.listenerEnabled
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
+        : 'health: listener off',
+    );
   }
-  const action =
-    config.renewAction === 'signal'
-      ? `send ${config.renewSignal}${config.cmd === undefined ? '' : ' to the program'}${config.pidFileName === undefined ? '' : ` and to the pid in ${config.pidFileName}`}`
-      : config.renewAction === 'restart'
-        ? 'restart the program'
-        : config.renewAction === 'command'
-          ? `run ${shell([config.renewCommand!.command, ...config.renewCommand!.args])} (timeout ${seconds(config.renewCommandTimeoutMs)})`
-          : 'nothing';
-  lines.push(`on rotation: ${action}; bursts within ${seconds(config.renewDebounceMs)} count once`);
-  const health = config.healthChecks;
-  lines.push(
-    health.listenerEnabled && config.daemonMode
-      ? `health: http://${health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${seconds(health.readyExpiryMarginMs)} of expiry or after ${seconds(health.agentLostThresholdMs)} without the agent)`
-      : 'health: listener off',
-  );
   lines.push(`log: ${config.logLevel}, ${config.logFormat}`);
   return lines;
 }

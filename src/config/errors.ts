@@ -1,38 +1,30 @@
-/** One line: `<file>:<line>: <key>: <what is wrong>`, the line and key when known. */
+/** One line: `<file>:<line>[:<column>]: <key path>: <what is wrong>`; line, column and key when known. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly file: string;
   readonly line: number | undefined;
+  readonly column: number | undefined;
+  /** Like `jwt_svids[1].jwt_audience` or `health_checks.bind_port`. */
   readonly key: string | undefined;
+  readonly problem: string;
 
-  constructor(file: string, line: number | undefined, key: string | undefined, problem: string) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${key === undefined ? '' : `${key}: `}${problem.replace(/\s*\n\s*/g, ' ')}`);
+  constructor(where: { file: string; line?: number | undefined; column?: number | undefined; key?: string | undefined }, problem: string) {
+    const { file, line, column, key } = where;
+    const oneLine = problem.replace(/\s*[\r\n]+\s*/g, ' ');
+    const position = line === undefined ? '' : `:${line}${column === undefined ? '' : `:${column}`}`;
+    super(`${file}${position}: ${key === undefined || key === '' ? '' : `${key}: `}${oneLine}`);
     this.file = file;
     this.line = line;
-    this.key = key;
+    this.column = line === undefined ? undefined : column;
+    this.key = key === '' ? undefined : key;
+    this.problem = oneLine;
   }
 }
 
-/** The line a key is written on: after its table's header when it sits in one. */
-export function lineOf(text: string, table: { name: string; index: number; array: boolean } | undefined, key: string): number | undefined {
-  const lines = text.split('\n');
-  let start = 0;
-  if (table !== undefined) {
-    const header = table.array ? new RegExp(`^\\s*\\[\\[\\s*${table.name}\\s*\\]\\]`) : new RegExp(`^\\s*\\[\\s*${table.name}\\s*\\]`);
-    let seen = -1;
-    start = lines.findIndex((line) => header.test(line) && ++seen === table.index);
-    if (start === -1) return undefined;
-  }
-  const assignment = new RegExp(`^\\s*"?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*=`);
-  for (let i = start; i < lines.length; i++) {
-    if (i > start && /^\s*\[/.test(lines[i]!)) break;
-    if (assignment.test(lines[i]!)) return i + 1;
-  }
-  return undefined;
-}
-
-/** The known key closest to a typo, if any is close. */
+/** The known key a misspelt or camelCase key most likely meant, if one is close. */
 export function nearest(key: string, known: readonly string[]): string | undefined {
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
+  if (snake !== key && known.includes(snake)) return snake;
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
     const distance = editDistance(key, name);

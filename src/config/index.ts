@@ -1,5 +1,5 @@
 export { ConfigError } from './errors.ts';
-export { describeConfig } from './describe.ts';
+export { describeConfig, formatDuration } from './describe.ts';
 export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig } from './parse.ts';
 export type { CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, LogLevel, RenewAction } from './types.ts';

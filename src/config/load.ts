@@ -10,10 +10,11 @@ export async function readConfigText(file: string): Promise<string> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError(file, undefined, undefined, `cannot read the config file: ${why}`);
+    throw new ConfigError({ file }, `cannot read the config file: ${why}`);
   }
 }
 
+/** Reads and parses a config file. */
 export async function loadConfig(file: string): Promise<HelperConfig> {
   return parseConfig(await readConfigText(file), file);
 }

@@ -1,15 +1,11 @@
 import { resolve } from 'node:path';
 import toml from 'toml';
-import { ConfigError, lineOf, nearest } from './errors.ts';
+import { ConfigError, nearest } from './errors.ts';
+import { lineOf, locateKeys, type KeySite } from './locate.ts';
 import type { CommandSpec, HelperConfig, JwtSvidOutput, LogLevel, RenewAction } from './types.ts';
-import { describeType, readArgs, readDuration, readFileName, readMode, readSignal, type Check } from './values.ts';
+import { describeType, readArgs, readBindAddress, readDuration, readFileName, readMode, readSignal, readSpiffeId, type Check } from './values.ts';
 
 type Raw = Record<string, unknown>;
-interface TableRef {
-  readonly name: string;
-  readonly index: number;
-  readonly array: boolean;
-}
 
 const TOP_LEVEL_KEYS = [
   'agent_address', 'cmd', 'cmd_args', 'cert_dir', 'svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name',
@@ -21,46 +17,57 @@ const TOP_LEVEL_KEYS = [
 ] as const;
 const HEALTH_KEYS = ['listener_enabled', 'bind_port', 'liveness_path', 'readiness_path', 'bind_address', 'ready_expiry_margin', 'agent_lost_threshold'] as const;
 const JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_name', 'jwt_svid_spiffe_id'] as const;
+const X509_KEYS = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
 const RENEW_ACTIONS: readonly RenewAction[] = ['signal', 'restart', 'command', 'none'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
+const TRUST_DOMAIN_CHARS = '[a-z0-9._-]+';
 
-/** Reads one TOML table: typed getters that fail with the key's path and line, and an unknown-key check. */
+interface Source {
+  readonly file: string;
+  readonly sites: Map<string, KeySite>;
+}
+
+/** One TOML table: typed getters that fail with the key's path and line, and an unknown-key check. */
 class Table {
   readonly #raw: Raw;
   readonly #path: string;
-  readonly #ref: TableRef | undefined;
-  readonly #text: string;
-  readonly #file: string;
+  readonly #source: Source;
 
-  constructor(raw: Raw, path: string, ref: TableRef | undefined, text: string, file: string) {
+  constructor(raw: Raw, path: string, source: Source) {
     this.#raw = raw;
     this.#path = path;
-    this.#ref = ref;
-    this.#text = text;
-    this.#file = file;
+    this.#source = source;
   }
 
-  fail(key: string | undefined, problem: string): never {
-    const line = key === undefined ? undefined : lineOf(this.#text, this.#ref, key);
-    throw new ConfigError(this.#file, line, key === undefined ? (this.#path || undefined) : `${this.#path}${key}`, problem);
+  keyPath(key: string): string {
+    return this.#path === '' ? key : `${this.#path}.${key}`;
+  }
+
+  /** Fails on `key`; `lineKey` names a key written nearby when `key` itself is missing. */
+  fail(key: string | undefined, problem: string, lineKey?: string): never {
+    const path = key === undefined ? this.#path : this.keyPath(key);
+    const line = lineOf(this.#source.sites, lineKey === undefined ? path : this.keyPath(lineKey));
+    throw new ConfigError({ file: this.#source.file, line, key: path }, problem);
   }
 
   has(key: string): boolean {
     return this.#raw[key] !== undefined;
   }
 
-  rejectUnknown(known: readonly string[]): void {
+  rejectUnknown(known: readonly string[], elsewhere: (key: string) => string | undefined = () => undefined): void {
     for (const key of Object.keys(this.#raw)) {
       if (known.includes(key)) continue;
       const suggestion = nearest(key, known);
-      this.fail(key, `unknown key${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
+      const hint = suggestion !== undefined ? ` (did you mean ${suggestion}?)` : (elsewhere(key) ?? '');
+      this.fail(key, `unknown key${hint}`);
     }
   }
 
-  read<T>(key: string, check: (value: unknown) => Check<T>): T | undefined {
+  read<T>(key: string, check: (value: unknown, raw: string | undefined) => Check<T>): T | undefined {
     const value = this.#raw[key];
     if (value === undefined) return undefined;
-    const result = check(value);
+    const result = check(value, this.#source.sites.get(this.keyPath(key))?.raw);
     if (!result.ok) this.fail(key, result.why);
     return result.value;
   }
@@ -81,6 +88,14 @@ class Table {
     );
   }
 
+  duration(key: string, fallbackMs: number, positive = false): number {
+    return this.read(key, (v) => readDuration(v, positive)) ?? fallbackMs;
+  }
+
+  mode(key: string, fallback: number): number {
+    return this.read(key, readMode) ?? fallback;
+  }
+
   port(key: string): number | undefined {
     return this.read(key, (v) =>
       typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? { ok: true, value: v } : { ok: false, why: `expected a port number 0-65535, got ${describeType(v)}` },
@@ -88,7 +103,9 @@ class Table {
   }
 
   urlPath(key: string): string | undefined {
-    return this.read(key, (v) => (typeof v === 'string' && v.startsWith('/') ? { ok: true, value: v } : { ok: false, why: `expected a path starting with "/", got ${describeType(v)}` }));
+    return this.read(key, (v) =>
+      typeof v === 'string' && /^\/[^\s?#]*$/.test(v) ? { ok: true, value: v } : { ok: false, why: `expected a URL path starting with "/", got ${describeType(v)}` },
+    );
   }
 
   command(key: string): CommandSpec | undefined {
@@ -99,70 +116,100 @@ class Table {
     return { command, args: rest };
   }
 
-  table(key: string, ref: TableRef): Table | undefined {
+  table(key: string): Table | undefined {
     const value = this.#raw[key];
     if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(key, `expected a table, got ${describeType(value)}`);
-    return new Table(value as Raw, `${this.#path}${key}.`, ref, this.#text, this.#file);
+    if (!isTable(value)) this.fail(key, `expected a table ([${key}]), got ${describeType(value)}`);
+    return new Table(value, this.keyPath(key), this.#source);
   }
 
   tables(key: string): Table[] {
     const value = this.#raw[key];
     if (value === undefined) return [];
-    if (!Array.isArray(value) || !value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item))) {
-      this.fail(key, `expected an array of tables ([[${key}]]), got ${describeType(value)}`);
-    }
-    return (value as Raw[]).map((item, index) => new Table(item, `${this.#path}${key}[${index}].`, { name: key, index, array: true }, this.#text, this.#file));
+    if (!Array.isArray(value) || !value.every(isTable)) this.fail(key, `expected an array of tables ([[${key}]]), got ${describeType(value)}`);
+    return value.map((item, index) => new Table(item, `${this.keyPath(key)}[${index}]`, this.#source));
   }
 }
 
+function isTable(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** TOML's own errors, with line and column, and a hint for the Go helper's HCL that TOML refuses. */
 function parseToml(text: string, file: string): Raw {
   try {
     return toml.parse(text) as Raw;
   } catch (error) {
-    const e = error as { message: string; found?: unknown; location?: { start?: { line: number; column: number } } };
-    const start = e.location?.start;
-    const what = e.found === undefined ? e.message : e.found === null ? 'unexpected end of file' : `unexpected ${JSON.stringify(e.found)}`;
-    // A Go helper config is TOML already except for HCL blocks: say how to write those.
-    const block = start === undefined ? undefined : /^\s*([A-Za-z_]+)\s*\{/.exec(text.split('\n')[start.line - 1] ?? '')?.[1];
+    const e = error as { message: string; found?: unknown; line?: number; column?: number; location?: { start?: { line: number; column: number } } };
+    const line = e.location?.start?.line ?? e.line;
+    const column = e.location?.start?.column ?? e.column;
+    const source = line === undefined ? '' : (text.split(/\r?\n/)[line - 1] ?? '');
+    const at = { file, line, column };
+    const block = /^\s*([A-Za-z_][\w-]*)\s*\{/.exec(source)?.[1];
     if (block !== undefined) {
-      throw new ConfigError(`${file}:${start!.line}`, undefined, block, `"${block} { ... }" is HCL block syntax: in TOML write [${block}] on its own line, then its keys, at the end of the file`);
+      throw new ConfigError({ ...at, column: undefined, key: block }, `"${block} { ... }" is HCL, not TOML: write [${block}] on its own line, then its keys, after all top-level keys`);
     }
-    throw new ConfigError(`${file}${start === undefined ? '' : `:${start.line}:${start.column}`}`, undefined, undefined, `invalid TOML: ${what}`);
+    const octal = /^\s*([A-Za-z_][\w-]*)\s*=\s*(0[0-7]+)\s*(#.*)?$/.exec(source);
+    if (octal !== null) {
+      throw new ConfigError({ ...at, column: undefined, key: octal[1] }, `${octal[2]} is not a TOML number (no leading zeros): write 0o${octal[2]!.replace(/^0+/, '')} or "${octal[2]}"`);
+    }
+    if (/^\s*\/[/*]/.test(source)) throw new ConfigError(at, 'invalid TOML: comments start with "#" ("//" and "/* */" are HCL)');
+    const redefined = /Cannot redefine existing key '(.*)'/.exec(e.message)?.[1];
+    if (redefined !== undefined) throw new ConfigError({ ...at, key: redefined }, 'is set more than once');
+    const what = e.found === undefined ? e.message : e.found === null ? 'unexpected end of file' : `unexpected ${JSON.stringify(e.found)}`;
+    throw new ConfigError(at, `invalid TOML: ${what}`);
   }
 }
 
-/** Parses and validates a config file's text; every default lives here. */
+/** Where an unknown top-level key belongs, when it is a key of a table. */
+function belongsElsewhere(key: string): string | undefined {
+  if ((HEALTH_KEYS as readonly string[]).includes(key)) return ' (it belongs under [health_checks])';
+  if ((JWT_SVID_KEYS as readonly string[]).includes(key)) return ' (it belongs in a [[jwt_svids]] entry)';
+  return undefined;
+}
+
+/** A top-level key written after a table header lands in that table: say so. */
+function topLevelBelow(table: string): (key: string) => string | undefined {
+  return (key) => ((TOP_LEVEL_KEYS as readonly string[]).includes(key) ? ` (top-level keys must come before the first [${table}] header)` : undefined);
+}
+
+/**
+ * Parses and validates a config file's text; every default lives here. `file` names the file in
+ * errors. Relative paths (cert_dir, pid_file_name) resolve against the working directory, as the Go
+ * helper's do. The Workload API address is left as written (or undefined): the client resolves it and
+ * SPIFFE_ENDPOINT_SOCKET, so this function reads no environment.
+ */
 export function parseConfig(text: string, file: string): HelperConfig {
-  const top = new Table(parseToml(text, file), '', undefined, text, file);
-  top.rejectUnknown(TOP_LEVEL_KEYS);
+  const source: Source = { file, sites: locateKeys(text) };
+  const top = new Table(parseToml(text, file), '', source);
+  top.rejectUnknown(TOP_LEVEL_KEYS, belongsElsewhere);
+  const health = top.table('health_checks');
+  health?.rejectUnknown(HEALTH_KEYS, topLevelBelow('health_checks'));
+  const jwtEntries = top.tables('jwt_svids');
+  for (const entry of jwtEntries) entry.rejectUnknown(JWT_SVID_KEYS, topLevelBelow('[jwt_svids]'));
 
   const cmd = top.string('cmd') || undefined;
   const cmdArgs = top.read('cmd_args', readArgs);
   if (cmd === undefined && cmdArgs !== undefined && cmdArgs.length > 0) top.fail('cmd_args', 'is set but cmd is not');
 
-  const x509Names = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
-  const [svidFileName, keyFileName, bundleFileName] = x509Names.map((key) => top.read(key, readFileName));
-  const x509Count = [svidFileName, keyFileName, bundleFileName].filter((name) => name !== undefined).length;
-  if (x509Count > 0 && x509Count < 3) {
-    const missing = x509Names.find((key) => !top.has(key))!;
-    top.fail(missing, `is required with ${x509Names.filter((key) => top.has(key)).join(' and ')} (the X.509 files are written as a set)`);
+  const [svidFileName, keyFileName, bundleFileName] = X509_KEYS.map((key) => top.read(key, readFileName));
+  const x509Set = X509_KEYS.filter((key) => top.has(key));
+  if (x509Set.length > 0 && x509Set.length < 3) {
+    top.fail(X509_KEYS.find((key) => !top.has(key)), `is required with ${x509Set.join(' and ')} (the X.509 files are written as a set)`, x509Set[0]);
   }
-  const x509 = x509Count === 3 ? { svidFileName: svidFileName!, keyFileName: keyFileName!, bundleFileName: bundleFileName! } : undefined;
+  const x509 = x509Set.length === 3 ? { svidFileName: svidFileName!, keyFileName: keyFileName!, bundleFileName: bundleFileName! } : undefined;
 
-  const jwtSvids: JwtSvidOutput[] = top.tables('jwt_svids').map((entry) => {
-    entry.rejectUnknown(JWT_SVID_KEYS);
+  const jwtSvids: JwtSvidOutput[] = jwtEntries.map((entry: Table) => {
     const audience = entry.string('jwt_audience');
-    if (audience === undefined || audience === '') entry.fail('jwt_audience', 'is required');
+    if (audience === undefined || audience === '') entry.fail('jwt_audience', 'is required (the audience the JWT-SVID is for)');
     const fileName = entry.read('jwt_svid_file_name', readFileName);
-    if (fileName === undefined) entry.fail('jwt_svid_file_name', 'is required');
+    if (fileName === undefined) entry.fail('jwt_svid_file_name', 'is required (the file the token is written to)');
     const extraAudiences = entry.read('jwt_extra_audiences', (v) =>
-      Array.isArray(v) && v.every((a) => typeof a === 'string' && a !== '') ? { ok: true, value: v as string[] } : { ok: false, why: 'expected an array of non-empty strings' },
+      Array.isArray(v) && v.every((a) => typeof a === 'string' && a !== '')
+        ? { ok: true, value: v as string[] }
+        : { ok: false, why: `expected an array of non-empty strings, got ${describeType(v)}` },
     );
-    const spiffeId = entry.read('jwt_svid_spiffe_id', (v) =>
-      typeof v === 'string' && v.startsWith('spiffe://') ? { ok: true, value: v } : { ok: false, why: `expected a SPIFFE ID (spiffe://...), got ${describeType(v)}` },
-    );
-    return { audience: audience!, extraAudiences: extraAudiences ?? [], fileName: fileName!, spiffeId };
+    return { audience, extraAudiences: extraAudiences ?? [], fileName, spiffeId: entry.read('jwt_svid_spiffe_id', readSpiffeId) };
   });
   const jwtBundleFileName = top.read('jwt_bundle_file_name', readFileName);
   if (x509 === undefined && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
@@ -171,49 +218,56 @@ export function parseConfig(text: string, file: string): HelperConfig {
 
   const federatedBundleFileName = top.read('federated_bundle_file_name', (v) => {
     const name = readFileName(v);
-    if (!name.ok) return name;
-    return name.value.includes('{trust_domain}') ? name : { ok: false, why: 'must contain "{trust_domain}", replaced by each federated trust domain name' };
+    if (!name.ok || name.value.includes('{trust_domain}')) return name;
+    return { ok: false, why: 'must contain "{trust_domain}", replaced by each federated trust domain name' };
   });
-  if (federatedBundleFileName !== undefined && x509 === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, ...)');
+  if (federatedBundleFileName !== undefined && x509 === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
 
-  const names = [
-    ...(x509 === undefined ? [] : x509Names.map((key) => [key, top.read(key, readFileName)!] as const)),
+  const names: Array<readonly [string, string]> = [
+    ...(x509 === undefined ? [] : X509_KEYS.map((key, i) => [key, [x509.svidFileName, x509.keyFileName, x509.bundleFileName][i]!] as const)),
     ...jwtSvids.map((jwt, index) => [`jwt_svids[${index}].jwt_svid_file_name`, jwt.fileName] as const),
     ...(jwtBundleFileName === undefined ? [] : [['jwt_bundle_file_name', jwtBundleFileName] as const]),
   ];
   const seen = new Map<string, string>();
   for (const [key, name] of names) {
     const other = seen.get(name);
-    if (other !== undefined) top.fail(key.includes('[') ? undefined : key, `${key} names the same file as ${other}: ${JSON.stringify(name)}`);
+    if (other !== undefined) top.fail(key, `names the same file as ${other}: ${JSON.stringify(name)}`);
     seen.set(name, key);
+  }
+  if (federatedBundleFileName !== undefined) {
+    const pattern = new RegExp(`^${federatedBundleFileName.split('{trust_domain}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join(TRUST_DOMAIN_CHARS)}$`);
+    const clash = names.find(([, name]) => pattern.test(name));
+    if (clash !== undefined) top.fail('federated_bundle_file_name', `could name the same file as ${clash[0]}: ${JSON.stringify(clash[1])}`);
   }
 
   const renewSignal = top.read('renew_signal', readSignal);
   const renewAction = top.oneOf('renew_action', RENEW_ACTIONS) ?? (renewSignal === undefined ? 'none' : 'signal');
-  const pidFileName = top.string('pid_file_name');
-  if (renewAction === 'signal' && renewSignal === undefined) top.fail('renew_action', '"signal" needs renew_signal');
-  if (pidFileName !== undefined && (renewSignal === undefined || renewAction !== 'signal')) {
-    top.fail('pid_file_name', 'needs renew_signal (and renew_action "signal") to know what to send');
-  }
+  const pidFileName = top.string('pid_file_name') || undefined;
   const renewCommand = top.command('renew_command');
-  if (renewAction === 'command' && renewCommand === undefined) top.fail('renew_action', '"command" needs renew_command');
-  if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd');
+  if (renewAction === 'signal' && renewSignal === undefined) top.fail('renew_action', '"signal" needs renew_signal');
+  if (renewAction !== 'signal' && renewSignal !== undefined) top.fail('renew_signal', `is set but renew_action is ${JSON.stringify(renewAction)}: remove one`);
+  if (pidFileName !== undefined && renewAction !== 'signal') top.fail('pid_file_name', 'needs renew_signal: the signal to send to the process in the pid file');
+  if (renewAction === 'command' && renewCommand === undefined) top.fail('renew_action', '"command" needs renew_command', 'renew_action');
+  if (renewAction !== 'command' && renewCommand !== undefined) top.fail('renew_command', `is set but renew_action is ${JSON.stringify(renewAction)}: set renew_action = "command"`);
+  if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd, the program to restart');
+  const cmdExit = top.oneOf('cmd_exit', ['exit', 'restart'] as const) ?? 'exit';
+  if (cmdExit === 'restart' && cmd === undefined) top.fail('cmd_exit', '"restart" needs cmd, the program to restart');
 
-  const health = top.table('health_checks', { name: 'health_checks', index: 0, array: false });
-  health?.rejectUnknown(HEALTH_KEYS);
+  const livenessPath = health?.urlPath('liveness_path') ?? '/live';
+  const readinessPath = health?.urlPath('readiness_path') ?? '/ready';
+  if (livenessPath === readinessPath) (health ?? top).fail(health === undefined ? undefined : 'readiness_path', `is the same path as liveness_path: ${JSON.stringify(readinessPath)}`);
 
-  const certDir = resolve(top.string('cert_dir') || '.');
   return {
     file,
     agentAddress: top.string('agent_address') || undefined,
     cmd: cmd === undefined ? undefined : { command: cmd, args: cmdArgs ?? [] },
-    certDir,
+    certDir: resolve(top.string('cert_dir') || '.'),
     x509,
     federatedBundleFileName,
-    certFileMode: top.read('cert_file_mode', readMode) ?? 0o644,
-    keyFileMode: top.read('key_file_mode', readMode) ?? 0o600,
-    jwtBundleFileMode: top.read('jwt_bundle_file_mode', readMode) ?? 0o600,
-    jwtSvidFileMode: top.read('jwt_svid_file_mode', readMode) ?? 0o600,
+    certFileMode: top.mode('cert_file_mode', 0o644),
+    keyFileMode: top.mode('key_file_mode', 0o600),
+    jwtBundleFileMode: top.mode('jwt_bundle_file_mode', 0o600),
+    jwtSvidFileMode: top.mode('jwt_svid_file_mode', 0o600),
     hint: top.string('hint') ?? '',
     addIntermediatesToBundle: top.boolean('add_intermediates_to_bundle') ?? false,
     includeFederatedDomains: top.boolean('include_federated_domains') ?? false,
@@ -225,23 +279,23 @@ export function parseConfig(text: string, file: string): HelperConfig {
     renewSignal,
     pidFileName: pidFileName === undefined ? undefined : resolve(pidFileName),
     renewCommand,
-    renewCommandTimeoutMs: top.read('renew_command_timeout', readDuration) ?? 30_000,
-    renewDebounceMs: top.read('renew_debounce', readDuration) ?? 1_000,
+    renewCommandTimeoutMs: top.duration('renew_command_timeout', 30_000, true),
+    renewDebounceMs: top.duration('renew_debounce', 1_000),
     stopSignal: top.read('stop_signal', readSignal) ?? 'SIGTERM',
-    killTimeoutMs: top.read('kill_timeout', readDuration) ?? 10_000,
-    cmdExit: top.oneOf('cmd_exit', ['exit', 'restart']) ?? 'exit',
-    cmdRestartBackoffMaxMs: top.read('cmd_restart_backoff_max', readDuration) ?? 30_000,
-    oneshotTimeoutMs: top.read('oneshot_timeout', readDuration) ?? 60_000,
+    killTimeoutMs: top.duration('kill_timeout', 10_000),
+    cmdExit,
+    cmdRestartBackoffMaxMs: top.duration('cmd_restart_backoff_max', 30_000, true),
+    oneshotTimeoutMs: top.duration('oneshot_timeout', 60_000, true),
     logLevel: top.oneOf('log_level', LOG_LEVELS) ?? 'info',
-    logFormat: top.oneOf('log_format', ['json', 'text']) ?? 'json',
+    logFormat: top.oneOf('log_format', ['json', 'text'] as const) ?? 'json',
     healthChecks: {
       listenerEnabled: health?.boolean('listener_enabled') ?? false,
-      bindAddress: health?.string('bind_address') ?? '127.0.0.1',
+      bindAddress: health?.read('bind_address', readBindAddress) ?? '127.0.0.1',
       bindPort: health?.port('bind_port') ?? 8081,
-      livenessPath: health?.urlPath('liveness_path') ?? '/live',
-      readinessPath: health?.urlPath('readiness_path') ?? '/ready',
-      readyExpiryMarginMs: health?.read('ready_expiry_margin', readDuration) ?? 30_000,
-      agentLostThresholdMs: health?.read('agent_lost_threshold', readDuration) ?? 60_000,
+      livenessPath,
+      readinessPath,
+      readyExpiryMarginMs: health?.duration('ready_expiry_margin', 30_000) ?? 30_000,
+      agentLostThresholdMs: health?.duration('agent_lost_threshold', 60_000) ?? 60_000,
     },
   };
 }

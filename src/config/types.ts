@@ -9,6 +9,7 @@ export interface JwtSvidOutput {
   readonly extraAudiences: readonly string[];
   /** A plain file name inside cert_dir. */
   readonly fileName: string;
+  /** Ask for the JWT-SVID of this SPIFFE ID (when the workload has several). */
   readonly spiffeId: string | undefined;
 }
 
@@ -21,7 +22,9 @@ export interface HealthChecks {
   readonly bindPort: number;
   readonly livenessPath: string;
   readonly readinessPath: string;
+  /** Not ready when the X.509-SVID expires within this. */
   readonly readyExpiryMarginMs: number;
+  /** Not ready when the agent has been unreachable for longer than this. */
   readonly agentLostThresholdMs: number;
 }
 
@@ -33,9 +36,11 @@ export interface HelperConfig {
   readonly cmd: CommandSpec | undefined;
   /** Absolute. */
   readonly certDir: string;
+  /** Plain names inside certDir. */
   readonly x509: { readonly svidFileName: string; readonly keyFileName: string; readonly bundleFileName: string } | undefined;
   /** Contains "{trust_domain}". */
   readonly federatedBundleFileName: string | undefined;
+  /** Permission bits (0o000-0o777), for the svid, bundle and federated bundle files. */
   readonly certFileMode: number;
   readonly keyFileMode: number;
   readonly jwtBundleFileMode: number;
@@ -47,15 +52,18 @@ export interface HelperConfig {
   readonly jwtSvids: readonly JwtSvidOutput[];
   readonly jwtBundle: { readonly fileName: string } | undefined;
   readonly daemonMode: boolean;
+  /** How the program learns of a rotation: renewSignal, a restart, renewCommand, or not at all. */
   readonly renewAction: RenewAction;
   readonly renewSignal: NodeJS.Signals | undefined;
   /** Absolute. */
   readonly pidFileName: string | undefined;
   readonly renewCommand: CommandSpec | undefined;
+  /** Durations are in milliseconds. */
   readonly renewCommandTimeoutMs: number;
   readonly renewDebounceMs: number;
   readonly stopSignal: NodeJS.Signals;
   readonly killTimeoutMs: number;
+  /** When the program exits by itself: exit with its code, or restart it with backoff. */
   readonly cmdExit: 'exit' | 'restart';
   readonly cmdRestartBackoffMaxMs: number;
   readonly oneshotTimeoutMs: number;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { constants } from 'node:os';
 
 /** Value readers shared by the config keys; each returns the value or a reason it is wrong. */
@@ -8,80 +9,137 @@ const bad = (why: string): Check<never> => ({ ok: false, why });
 
 export function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a date';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a table';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `number ${value}`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+/** Node's timers take at most 2^31-1 ms and fire at once beyond it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const DURATION_FORMS = 'a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds';
 
-/** "500ms", "30s", "2m", "1h", "1m30s", or a whole number of seconds. */
-export function readDuration(value: unknown): Check<number> {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return ok(value * 1000);
-  if (typeof value === 'string' && /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value)) {
-    let total = 0;
-    for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * UNITS[unit!]!;
-    return ok(Math.round(total));
-  }
-  return bad(`expected a duration such as "500ms", "30s", "2m" or "1h" (or whole seconds), got ${describeType(value)}`);
+/** "500ms", "30s", "2m", "1h", "1m30s", or a whole number of seconds; in milliseconds. */
+export function readDuration(value: unknown, positive = false): Check<number> {
+  let ms: number;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) ms = value * 1000;
+  else if (typeof value === 'string' && /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value)) {
+    ms = 0;
+    for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) ms += Number(amount) * UNITS[unit!]!;
+    ms = Math.round(ms);
+  } else return bad(`expected ${DURATION_FORMS}, got ${describeType(value)}`);
+  if (positive && ms === 0) return bad('must be longer than zero');
+  if (ms > MAX_TIMER_MS) return bad(`${JSON.stringify(value)} is too long (at most 596h)`);
+  return ok(ms);
 }
 
 /**
- * A permission mode: TOML's 0o644, or the strings "0644"/"644" (TOML has no leading-zero integers).
- * Plain decimal integers are refused: 644 would silently mean 0o1204.
+ * A permission mode. TOML has no leading-zero integers, so: the octal literal 0o644, or the strings
+ * "0644", "644" or "0o644". A decimal integer is refused (420 would mean 0o644 silently; 644 would be
+ * 0o1204), except 0, which like the Go helper means "the default". `raw` is the value as written.
  */
-export function readMode(value: unknown): Check<number> {
-  let mode: number;
-  if (typeof value === 'number' && Number.isInteger(value)) mode = value;
-  else if (typeof value === 'string' && /^0?[0-7]{3}$/.test(value)) mode = Number.parseInt(value, 8);
-  else return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)}`);
-  if (mode < 0 || mode > 0o777) return bad(`${typeof value === 'number' ? `0o${mode.toString(8)}` : JSON.stringify(value)} is not a permission (0o000 to 0o777; no setuid, setgid or sticky bits)`);
+export function readMode(value: unknown, raw: string | undefined): Check<number | undefined> {
+  const shown = raw?.replace(/\s*#.*$/, '').trim() || JSON.stringify(value);
+  let digits: string;
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    if (value === 0) return ok(undefined);
+    if (value < 0) return bad(`${shown} is not a permission (0o000 to 0o777)`);
+    if (raw !== undefined && !/^\+?0o/i.test(raw.trim())) {
+      const octal = /^[0-7]{1,4}$/.test(shown) ? shown : '644';
+      return bad(`${shown} is not written in octal: write 0o${octal} or "0${octal}"`);
+    }
+    digits = value.toString(8);
+  } else if (typeof value === 'string') {
+    const match = /^(?:0o)?([0-9]+)$/i.exec(value);
+    if (match === null) return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)}`);
+    digits = match[1]!.replace(/^0+(?=.)/, '');
+    if (/[89]/.test(digits)) return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)} (not octal: digits 0 to 7)`);
+  } else return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)}`);
+  const mode = Number.parseInt(digits, 8);
+  if (mode === 0) return ok(undefined);
+  if (mode > 0o7777) return bad(`${shown} is not a permission (0o000 to 0o777)`);
+  if (mode > 0o777) return bad(`${shown} sets setuid, setgid or sticky bits: only permission bits (up to 0o777) are allowed`);
   return ok(mode);
 }
 
-/** "SIGHUP" or "HUP", checked against this platform's signals. */
+/** "SIGHUP", "HUP" or "hup", checked against this platform's signals; the full name is kept. */
 export function readSignal(value: unknown): Check<NodeJS.Signals> {
   if (typeof value !== 'string') return bad(`expected a signal name such as "SIGHUP", got ${describeType(value)}`);
-  const name = (value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`) as NodeJS.Signals;
-  if (!(name in constants.signals)) return bad(`unknown signal ${JSON.stringify(value)}`);
+  const upper = value.toUpperCase();
+  const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
+  if (!Object.hasOwn(constants.signals, name)) return bad(`unknown signal ${JSON.stringify(value)} (expected a name such as "SIGHUP", "HUP" or "SIGUSR1")`);
   return ok(name);
 }
 
 /**
- * The Go helper's argument splitting: words separated by spaces, double quotes group words (and are
- * removed). A TOML array is taken as it is.
+ * A command line: a TOML array taken as it is, or a string split as the Go helper splits cmd_args
+ * (Go's encoding/csv with a space as separator): single spaces separate words; a word that starts
+ * with a double quote runs to the closing quote, spaces included, and `""` inside it is one quote.
+ * Where the Go helper would have failed (a stray quote) or silently passed an empty argument (two
+ * spaces in a row, a space at either end) or dropped text (after a line break), this refuses.
  */
 export function readArgs(value: unknown): Check<string[]> {
   if (Array.isArray(value)) {
     return value.every((item) => typeof item === 'string') ? ok(value as string[]) : bad('expected an array of strings');
   }
   if (typeof value !== 'string') return bad(`expected a string or an array of strings, got ${describeType(value)}`);
+  if (value === '') return ok([]);
   const args: string[] = [];
-  let current = '';
-  let quoted = false;
-  let inWord = false;
-  for (const char of value) {
-    if (char === '"') {
-      quoted = !quoted;
-      inWord = true;
-    } else if (char === ' ' && !quoted) {
-      if (inWord) args.push(current);
-      current = '';
-      inWord = false;
+  let i = 0;
+  for (;;) {
+    const start = i + 1;
+    let word = '';
+    if (value[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= value.length) return bad(`the double quote at character ${start} is never closed`);
+        if (value[i] === '"' && value[i + 1] === '"') {
+          word += '"';
+          i++;
+        } else if (value[i] === '"') break;
+        else word += value[i];
+      }
+      i++;
+      if (i < value.length && value[i] !== ' ' && value[i] !== '\n') {
+        return bad(`the quoted word at character ${start} must be followed by a space (or write the whole word inside the quotes)`);
+      }
     } else {
-      current += char;
-      inWord = true;
+      while (i < value.length && value[i] !== ' ' && value[i] !== '\n') word += value[i++];
+      if (word.includes('"')) return bad(`a double quote inside the word at character ${start}: quotes may only surround whole words`);
+      if (word === '') {
+        return bad(`an empty argument at character ${start} (two spaces in a row, or a space at either end): remove the space, write "" for an empty argument, or use an array`);
+      }
     }
+    args.push(word);
+    if (i >= value.length) return ok(args);
+    if (value[i] === '\n') return bad(`a line break outside double quotes at character ${i + 1} (the Go helper ignored the rest): use one line or an array`);
+    i++;
   }
-  if (quoted) return bad('unbalanced double quote');
-  if (inWord) args.push(current);
-  return ok(args);
 }
 
-/** A file name the helper writes inside cert_dir: no directories, nothing hidden by the writer's own names. */
+/** A file name the helper writes inside cert_dir: no directories, and nothing the writer uses itself. */
 export function readFileName(value: unknown): Check<string> {
   if (typeof value !== 'string' || value === '') return bad(`expected a file name, got ${describeType(value)}`);
   if (value.includes('/') || value.includes('\0')) return bad(`${JSON.stringify(value)} must be a plain file name inside cert_dir (no "/")`);
-  if (value === '.' || value.startsWith('..')) return bad(`${JSON.stringify(value)} is not a usable file name (names starting with ".." are the writer's own)`);
+  if (value === '.' || value.startsWith('..')) return bad(`${JSON.stringify(value)} is not a usable file name (".", and names starting with "..", are reserved)`);
   return ok(value);
+}
+
+/** spiffe://trust-domain/path as the SPIFFE ID spec allows it. */
+export function readSpiffeId(value: unknown): Check<string> {
+  if (typeof value !== 'string') return bad(`expected a SPIFFE ID such as "spiffe://example.org/service", got ${describeType(value)}`);
+  const match = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)*)$/.exec(value);
+  if (match === null || match[2]!.split('/').some((segment) => segment === '.' || segment === '..')) {
+    return bad(`${JSON.stringify(value)} is not a SPIFFE ID (spiffe://trust-domain/path: lower-case trust domain, path segments of letters, digits, ".", "-", "_")`);
+  }
+  return ok(value);
+}
+
+/** An IP address or a host name to listen on. */
+export function readBindAddress(value: unknown): Check<string> {
+  if (typeof value === 'string' && (isIP(value) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value))) {
+    return ok(value);
+  }
+  return bad(`expected an IP address or host name such as "127.0.0.1", "0.0.0.0" or "::", got ${describeType(value)}`);
 }
