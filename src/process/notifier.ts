@@ -6,102 +6,144 @@ export type NotifyAction = 'signal' | 'restart' | 'command' | 'none';
 
 export interface NotifierOptions {
   readonly action: NotifyAction;
+  /** For 'signal': sent to the program when it runs, and to the pid-file process. */
   readonly signal: NodeJS.Signals | undefined;
   readonly pidFile: string | undefined;
-  readonly program: WrappedProgram | undefined;
+  readonly program: Pick<WrappedProgram, 'pid' | 'signal' | 'restart'> | undefined;
+  /** For 'command'. */
   readonly command: { readonly command: string; readonly args: readonly string[] } | undefined;
   readonly commandTimeoutMs: number;
-  /** Notifications within this window after the first one of a burst give one action. */
+  /** A burst of notifications ends after this long without one; its single action runs then. */
   readonly debounceMs: number;
+  /** The action runs at most this long after a burst's first notification. Default 4 × debounceMs (consul-template's `wait` default). */
+  readonly maxDelayMs?: number;
   readonly log?: ProcessLogger;
+  /** Backoff of retries after a failed action. Default 1 s doubling to 30 s. */
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
 }
 
 /**
- * Turns "the files changed" into what the user asked for. A burst gives one action at the end of
- * the debounce window (so latency is bounded by the window); actions never overlap; a failed action
- * is retried with backoff, and a newer notification supersedes the pending retry.
+ * Turns "the files changed" into what the user configured.
+ * - Debounce, trailing edge: a burst gives one action, once it has been quiet for debounceMs (and at
+ *   most maxDelayMs after it began). Trailing, not leading, so the action sees the burst's last files.
+ * - One action at a time: notifications during an action give one more action after it.
+ * - A failed action is retried with backoff until it succeeds; a newer notification supersedes the
+ *   pending retry (its own action does the job). A 'signal' retry does not signal the wrapped
+ *   program again: only the pid-file process, which is what failed.
  */
 export class Notifier {
   readonly #options: NotifierOptions;
   readonly #log: ProcessLogger;
-  #window: { timer: NodeJS.Timeout; elapsed: Promise<void>; end: () => void } | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #pending = false;
+  readonly #maxDelayMs: number;
+  /** A notification not acted on yet. */
+  #dirty = false;
+  #burst: { readonly startedAt: number; readonly timer: NodeJS.Timeout } | undefined;
   #running: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retrying = false;
   #failures = 0;
   #closed = false;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(options: NotifierOptions) {
+    if (options.action === 'signal' && options.signal === undefined) throw new TypeError("the 'signal' action needs a signal");
+    if (options.action === 'command' && options.command === undefined) throw new TypeError("the 'command' action needs a command");
     this.#options = options;
     this.#log = options.log ?? silentLogger;
+    this.#maxDelayMs = options.maxDelayMs ?? 4 * options.debounceMs;
   }
 
+  /** The files changed: act once the burst is over. Does nothing after close() or with action 'none'. */
   notify(): void {
     if (this.#closed || this.#options.action === 'none') return;
-    this.#pending = true;
+    this.#dirty = true;
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#log.info({}, 'a newer change supersedes the pending retry');
+    }
+    const now = Date.now();
+    const startedAt = this.#burst?.startedAt ?? now;
+    clearTimeout(this.#burst?.timer);
+    this.#burst = undefined;
+    const wait = Math.min(this.#options.debounceMs, startedAt + this.#maxDelayMs - now);
+    if (wait <= 0) return this.#kick();
+    const timer = setTimeout(() => {
+      this.#burst = undefined;
+      this.#kick();
+    }, wait);
+    this.#burst = { startedAt, timer };
+  }
+
+  /** Resolves once no burst is open, no action is running and no retry is scheduled. */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Drops what is pending; resolves when the running action (if any) has finished. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#dirty = false;
+    clearTimeout(this.#burst?.timer);
+    this.#burst = undefined;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    if (this.#window !== undefined) return;
-    if (this.#options.debounceMs <= 0) return this.#kick();
-    let end!: () => void;
-    const elapsed = new Promise<void>((resolve) => (end = resolve));
-    const timer = setTimeout(() => {
-      this.#window = undefined;
-      this.#kick();
-      end();
-    }, this.#options.debounceMs);
-    this.#window = { timer, elapsed, end };
+    this.#checkIdle();
+    return this.idle();
   }
 
-  /** Resolves once nothing is waiting, running or scheduled for a retry. */
-  async idle(): Promise<void> {
-    while (this.#running !== undefined || this.#window !== undefined) {
-      await (this.#running ?? this.#window?.elapsed);
-    }
+  #isIdle(): boolean {
+    return !this.#dirty && this.#burst === undefined && this.#running === undefined && this.#retryTimer === undefined;
   }
 
-  close(): void {
-    this.#closed = true;
-    clearTimeout(this.#window?.timer);
-    this.#window?.end();
-    clearTimeout(this.#retryTimer);
-    this.#window = undefined;
+  #checkIdle(): void {
+    if (!this.#isIdle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #kick(): void {
-    if (this.#running !== undefined || this.#closed) return;
-    this.#running = this.#drain().finally(() => {
+    if (this.#closed || this.#running !== undefined || this.#burst !== undefined || !this.#dirty) return this.#checkIdle();
+    this.#dirty = false;
+    const retry = this.#retrying;
+    this.#retrying = false;
+    this.#running = this.#attempt(retry).finally(() => {
       this.#running = undefined;
+      this.#kick();
     });
   }
 
-  async #drain(): Promise<void> {
-    while (this.#pending && !this.#closed) {
-      this.#pending = false;
-      try {
-        await this.#act();
-        this.#failures = 0;
-      } catch (error) {
-        const { initialMs, maxMs } = this.#options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
-        const delay = Math.min(maxMs, initialMs * 2 ** this.#failures++);
-        this.#log.warn({ retryInMs: delay }, `telling the program failed; retrying: ${(error as Error).message}`);
-        if (!this.#pending && !this.#closed) {
-          this.#retryTimer = setTimeout(() => {
-            this.#retryTimer = undefined;
-            this.#pending = true;
-            this.#kick();
-          }, delay);
-        }
+  async #attempt(retry: boolean): Promise<void> {
+    try {
+      await this.#act(retry);
+      this.#failures = 0;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.#closed) return;
+      if (this.#dirty) {
+        this.#log.warn({}, `telling the program failed; a newer change will be acted on instead: ${message}`);
+        return;
       }
+      const { initialMs, maxMs } = this.#options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
+      const delay = Math.min(maxMs, initialMs * 2 ** this.#failures++);
+      this.#log.warn({ retryInMs: delay }, `telling the program failed; retrying: ${message}`);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#dirty = true;
+        this.#retrying = true;
+        this.#kick();
+      }, delay);
     }
   }
 
-  async #act(): Promise<void> {
+  async #act(retry: boolean): Promise<void> {
     const { action, signal, pidFile, program, command, commandTimeoutMs } = this.#options;
     switch (action) {
       case 'signal': {
-        if (program?.signal(signal!) === true) this.#log.info({ signal, pid: program.pid }, 'signalled the program');
+        if (!retry && program !== undefined) {
+          if (program.signal(signal!)) this.#log.info({ signal, pid: program.pid }, 'signalled the program');
+          else if (pidFile === undefined) this.#log.info({ signal }, 'the program is not running: nothing to signal');
+        }
         if (pidFile !== undefined) {
           const pid = await signalPidFile(pidFile, signal!);
           this.#log.info({ signal, pid, pidFile }, 'signalled the pid-file process');
@@ -113,7 +155,7 @@ export class Notifier {
         return;
       case 'command':
         await runReloadCommand(command!.command, command!.args, commandTimeoutMs);
-        this.#log.info({ command: command!.command }, 'reload command succeeded');
+        this.#log.info({ command: command!.command }, 'the reload command succeeded');
         return;
       case 'none':
         return;

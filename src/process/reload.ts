@@ -1,41 +1,100 @@
-import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { randomUUID } from 'node:crypto';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type StdoutStderrOption } from 'execa';
+import { resolveCommand } from './resolve-command.ts';
 
-/** Reads the pid afresh (the first line, as postmaster.pid has it) and signals that process. */
+/** Linux's PID_MAX_LIMIT: a larger number in a pid file is garbage, not a process. */
+const MAX_PID = 4_194_304;
+
+/**
+ * Reads the pid afresh (the first line, as PostgreSQL's postmaster.pid has it) and sends `signal` to
+ * that process; resolves with the pid. Errors say which file and what is wrong with it.
+ */
 export async function signalPidFile(path: string, signal: NodeJS.Signals): Promise<number> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read pid file ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new Error(`cannot read pid file ${path}: ${code === 'ENOENT' ? 'no such file (is the server started?)' : (error as Error).message}`);
   }
   const first = text.split('\n', 1)[0]!.trim();
-  const pid = /^\d+$/.test(first) ? Number(first) : Number.NaN;
-  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`pid file ${path} does not start with a process id: ${JSON.stringify(first.slice(0, 40))}`);
+  if (first === '') throw new Error(`pid file ${path} is empty`);
+  // Only digits: 0 and negative numbers would signal whole process groups.
+  const pid = /^\d{1,7}$/.test(first) ? Number(first) : 0;
+  if (pid < 1 || pid > MAX_PID) throw new Error(`pid file ${path} does not start with a process id: ${JSON.stringify(first.slice(0, 40))}`);
   try {
     process.kill(pid, signal);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot send ${signal} to process ${pid} from ${path}: ${code === 'ESRCH' ? 'no such process' : code === 'EPERM' ? 'permission denied' : (error as Error).message}`);
+    const why = code === 'ESRCH' ? 'no such process (a stale pid file?)' : code === 'EPERM' ? 'permission denied' : (error as Error).message;
+    throw new Error(`cannot send ${signal} to process ${pid} from pid file ${path}: ${why}`);
   }
   return pid;
 }
 
-const STDERR_TAIL = 400;
+const STDERR_TAIL_CHARS = 400;
 
-/** Runs a reload command (e.g. `mariadb -e "FLUSH SSL"`); a failure names its exit code and stderr. */
+/**
+ * Runs a reload command (e.g. `mariadb -e "FLUSH SSL"`) with the helper's environment and stdout;
+ * rejects when it cannot be started, exits non-zero, is killed, or outlasts `timeoutMs` (then it
+ * gets SIGTERM, and SIGKILL 5 s later). The error names the command, how it ended and the end of
+ * its stderr.
+ */
 export async function runReloadCommand(command: string, args: readonly string[], timeoutMs: number): Promise<void> {
-  const result = await execa(command, args, { timeout: timeoutMs, reject: false, stdin: 'ignore', stdout: 'inherit', stderr: 'pipe', all: false });
-  if (!result.failed) return;
-  const stderr = String(result.stderr ?? '').trim();
-  const tail = stderr.length > STDERR_TAIL ? `...${stderr.slice(-STDERR_TAIL)}` : stderr;
-  const what = result.timedOut
-    ? `timed out after ${timeoutMs} ms`
-    : result.exitCode !== undefined
-      ? `exited with code ${result.exitCode}`
-      : result.signal !== undefined
-        ? `was killed by ${result.signal}`
-        : (result.originalMessage ?? result.shortMessage);
-  throw new Error(`reload command ${JSON.stringify([command, ...args].join(' '))} ${what}${tail === '' ? '' : `: ${tail.replace(/\s*\n\s*/g, ' | ')}`}`);
+  const what = `reload command ${JSON.stringify([command, ...args].join(' '))}`;
+  let path: string;
+  try {
+    path = resolveCommand(command);
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`);
+  }
+  const stderr = await stderrFile();
+  try {
+    // execa documents integer file descriptors for stderr; its types list only 1 and 2.
+    const stderrOption = stderr === undefined ? 'inherit' : (stderr.fd as unknown as StdoutStderrOption);
+    const result = await execa(path, args, { timeout: timeoutMs, reject: false, stdin: 'ignore', stdout: 'inherit', stderr: stderrOption });
+    if (!result.failed) return;
+    const how = result.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : result.exitCode !== undefined
+        ? `exited with code ${result.exitCode}`
+        : result.signal !== undefined
+          ? `was killed by ${result.signal}`
+          : `could not be started: ${result.originalMessage ?? result.shortMessage}`;
+    const tail = stderr === undefined ? undefined : await readTail(stderr);
+    const detail = tail === undefined ? " (its stderr went to the helper's stderr)" : tail === '' ? '' : `: ${tail}`;
+    throw new Error(`${what} ${how}${detail}`);
+  } finally {
+    await stderr?.close();
+  }
+}
+
+/**
+ * An unlinked temporary file for the command's stderr, not a pipe: a background process the command
+ * leaves behind (`sh -c 'x &'`) would hold a pipe open, and the command would seem never to end.
+ * Undefined where the temporary directory is not writable (a read-only root file system): the
+ * command then writes to the helper's stderr.
+ */
+async function stderrFile(): Promise<FileHandle | undefined> {
+  const file = join(tmpdir(), `spiffe-helper-reload-${randomUUID()}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'wx+', 0o600);
+  } catch {
+    return undefined;
+  }
+  await unlink(file).catch(() => undefined);
+  return handle;
+}
+
+/** The end of what the command wrote to stderr, on one line. */
+async function readTail(handle: FileHandle): Promise<string> {
+  const { size } = await handle.stat();
+  const length = Math.min(size, STDERR_TAIL_CHARS * 4);
+  const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
+  const text = buffer.subarray(0, bytesRead).toString('utf8').trim().replace(/\s*\n\s*/g, ' | ');
+  return text.length > STDERR_TAIL_CHARS ? `...${text.slice(-STDERR_TAIL_CHARS)}` : text;
 }

@@ -5,12 +5,15 @@ export class CommandNotFoundError extends Error {
   override name = 'CommandNotFoundError';
 }
 
-function isExecutable(path: string): boolean {
+/** Why `path` cannot be executed, or undefined when it can. */
+function unusable(path: string): string | undefined {
   try {
+    if (!statSync(path).isFile()) return 'not a regular file';
     accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EACCES' ? 'not executable (permission denied)' : (error as Error).message;
   }
 }
 
@@ -19,12 +22,14 @@ function isExecutable(path: string): boolean {
  * before anything is spawned (a wrapper such as setpriv would otherwise hide it behind its own error).
  */
 export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (command === '') throw new CommandNotFoundError('cannot run an empty command');
   if (command.includes('/')) {
-    if (isExecutable(command)) return command;
-    throw new CommandNotFoundError(`cannot run ${JSON.stringify(command)}: no such executable file`);
+    const why = unusable(command);
+    if (why === undefined) return command;
+    throw new CommandNotFoundError(`cannot run ${JSON.stringify(command)}: ${why}`);
   }
   for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir !== '' && isExecutable(join(dir, command))) return join(dir, command);
+    if (dir !== '' && unusable(join(dir, command)) === undefined) return join(dir, command);
   }
   throw new CommandNotFoundError(`cannot run ${JSON.stringify(command)}: not found in PATH`);
 }

@@ -1,39 +1,58 @@
-import { existsSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { describeExit, type ExitStatus } from './exit-status.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
+import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
 
 export interface ProgramSpec {
   readonly command: string;
   readonly args: readonly string[];
+  /** Sent by stop() (unless it is given another) and restart(). */
   readonly stopSignal: NodeJS.Signals;
+  /** How long after the stop signal the program's process group gets SIGKILL. */
   readonly killTimeoutMs: number;
   /** 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff. */
   readonly onExit: 'exit' | 'restart';
+  /** The restart delay starts at 1 s and doubles up to this. */
   readonly restartBackoffMaxMs: number;
 }
 
-const SETPRIV = '/usr/bin/setpriv';
 /** A program that ran this long had a healthy start: its next crash restarts it without delay growth. */
 const STABLE_RUN_MS = 10_000;
+const FIRST_RESTART_DELAY_MS = 1_000;
+
+interface Child {
+  readonly process: ResultPromise;
+  readonly pid: number | undefined;
+  readonly startedAt: number;
+  readonly exit: Promise<ExitStatus>;
+  /** Set when the helper ends it (restart or stop), so that its exit is not the program ending by itself. */
+  ending: boolean;
+  killTimer: NodeJS.Timeout | undefined;
+}
 
 /**
- * The wrapped program: one child at a time with the helper's stdio and environment, in a process
- * group of its own. Where util-linux's setpriv exists it runs the program with a parent-death signal,
- * so even a SIGKILLed helper takes its program with it; setpriv execs, so the pid is the program's own.
+ * The wrapped program: one child at a time, with the helper's stdio and environment, in a process
+ * group of its own (a terminal's Ctrl-C reaches only the helper, which forwards it once).
+ *
+ * It never outlives the helper: a helper that exits kills its process group; where setpriv exists
+ * (see parentDeathPrefix) the kernel kills it even when the helper is SIGKILLed.
  */
 export class WrappedProgram {
   readonly #spec: ProgramSpec;
   readonly #log: ProcessLogger;
-  #child: ResultPromise | undefined;
-  #childExit: Promise<ExitStatus> | undefined;
+  #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
-  #stopped = false;
-  #lastStatus: ExitStatus = { code: null, signal: null };
+  /** Set by stop() or by the program's own exit with onExit 'exit': nothing starts any more. */
+  #over = false;
+  #stopping: Promise<ExitStatus> | undefined;
+  #lastStatus: ExitStatus = { code: 0, signal: null };
   #settle!: (status: ExitStatus) => void;
-  /** Settles when the program ends for good. */
+  /**
+   * Settles when the program ends for good: with onExit 'exit' at its first exit by itself, else
+   * after stop(); with how it ended. Never rejects.
+   */
   readonly exited: Promise<ExitStatus> = new Promise((resolve) => {
     this.#settle = resolve;
   });
@@ -43,110 +62,127 @@ export class WrappedProgram {
     this.#log = log;
   }
 
+  /** The running program's pid (also while it is being stopped), else undefined. */
   get pid(): number | undefined {
     return this.#child?.pid;
   }
 
-  /** Starts the program; throws at once when the command cannot be found. */
+  /**
+   * Starts the program unless it is running or was stopped. Throws CommandNotFoundError, naming the
+   * command, when it is missing or not executable.
+   */
   start(): void {
-    if (this.#stopped || this.#child !== undefined) return;
+    if (this.#over || this.#child !== undefined) return;
+    clearTimeout(this.#restartTimer);
     const path = resolveCommand(this.#spec.command);
-    const [file, args] = existsSync(SETPRIV)
-      ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', path, ...this.#spec.args]]
-      : [path, [...this.#spec.args]];
-    const startedAt = Date.now();
-    // Its own process group: a terminal's Ctrl-C reaches only the helper, which forwards it once, and
-    // a program that outstays its kill timeout is killed together with its own children.
-    const child = execa(file, args, { stdio: 'inherit', detached: true, reject: false, buffer: false });
-    this.#child = child;
-    const killOnExit = (): void => {
-      // A helper that exits without stopping the program (a crash) must not leave it behind.
-      if (child.pid !== undefined) this.#killGroup(child.pid);
-    };
+    const prefix = parentDeathPrefix();
+    const [file, ...args] = [...(prefix ?? []), path, ...this.#spec.args];
+    // forceKillAfterDelay: false, or execa would SIGKILL 5 s after a SIGTERM, whatever killTimeoutMs says.
+    const subprocess = execa(file!, args, { stdio: 'inherit', detached: true, reject: false, buffer: false, forceKillAfterDelay: false });
+    const pid = subprocess.pid;
+    // A helper that exits without stopping the program (an uncaught error) must not leave it behind.
+    const killOnExit = (): void => killGroup(pid);
     process.once('exit', killOnExit);
-    void child.finally(() => process.off('exit', killOnExit));
-    this.#log.info({ pid: child.pid, command: this.#spec.command, args: this.#spec.args }, 'program started');
-    const exit = child.then((result): ExitStatus => {
-      const signal = (result.signal as NodeJS.Signals | undefined) ?? null;
-      return { code: result.exitCode ?? (signal === null ? 1 : null), signal };
+    const exit = subprocess.then((result): ExitStatus => {
+      process.off('exit', killOnExit);
+      if (result.exitCode !== undefined || result.signal !== undefined) {
+        return { code: result.exitCode ?? null, signal: (result.signal as NodeJS.Signals | undefined) ?? null };
+      }
+      this.#log.error({ command: this.#spec.command }, `cannot start the program: ${result.shortMessage}`);
+      return { code: 127, signal: null };
     });
-    this.#childExit = exit;
-    void exit.then((status) => this.#onExit(child, status, Date.now() - startedAt));
+    const child: Child = { process: subprocess, pid, startedAt: Date.now(), exit, ending: false, killTimer: undefined };
+    this.#child = child;
+    void exit.then((status) => this.#onExit(child, status));
+    this.#log.info({ pid, command: this.#spec.command, args: this.#spec.args, parentDeathSignal: prefix !== undefined }, 'program started');
   }
 
+  /** Sends `signal` to the program; false when it is not running. */
   signal(signal: NodeJS.Signals): boolean {
-    const pid = this.pid;
-    if (pid === undefined) return false;
-    return this.#child!.kill(signal);
+    return this.#child?.process.kill(signal) ?? false;
   }
 
-  /** Stop signal, up to the kill timeout, SIGKILL, then start again. */
+  /**
+   * Stops the program (stop signal, SIGKILL to its group after the kill timeout) and starts it again;
+   * also starts it when it was waiting for a restart after a crash. Does nothing once stopped.
+   */
   async restart(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#over) return;
     const child = this.#child;
-    this.#child = undefined;
-    if (child !== undefined) await this.#terminate(child, this.#spec.stopSignal);
-    this.#log.info({ command: this.#spec.command }, 'restarting the program');
+    if (child !== undefined) {
+      this.#log.info({ pid: child.pid, signal: this.#spec.stopSignal }, 'restarting the program');
+      await this.#end(child, this.#spec.stopSignal);
+    }
     this.start();
   }
 
-  /** Sends `signal` (default the stop signal), SIGKILL after the kill timeout; resolves how it ended. */
-  async stop(signal: NodeJS.Signals = this.#spec.stopSignal): Promise<ExitStatus> {
-    this.#stopped = true;
+  /**
+   * Sends `signal` (default the stop signal) to the program, SIGKILL to its process group after the
+   * kill timeout; resolves with how it ended (or how it last ended, when it was not running). Later
+   * calls forward their signal too and get the same answer.
+   */
+  stop(signal: NodeJS.Signals = this.#spec.stopSignal): Promise<ExitStatus> {
+    this.#over = true;
     clearTimeout(this.#restartTimer);
     const child = this.#child;
-    if (child !== undefined && this.#childExit !== undefined) this.#lastStatus = await this.#terminate(child, signal);
-    this.#settle(this.#lastStatus);
-    return this.#lastStatus;
-  }
-
-  async #terminate(child: ResultPromise, signal: NodeJS.Signals): Promise<ExitStatus> {
-    const exit = this.#childExit!;
-    child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.#log.warn({ pid: child.pid, signal, killTimeoutMs: this.#spec.killTimeoutMs }, 'the program did not stop in time; sending SIGKILL');
-        if (child.pid !== undefined) this.#killGroup(child.pid);
-        resolve();
-      }, this.#spec.killTimeoutMs);
-    });
-    await Promise.race([exit, killed]);
-    clearTimeout(timer);
-    return exit;
-  }
-
-  #killGroup(pid: number): void {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // The group is gone already.
+    if (this.#stopping !== undefined) {
+      if (child !== undefined) child.process.kill(signal);
+      return this.#stopping;
     }
+    this.#stopping = (async () => {
+      const status = child === undefined ? this.#lastStatus : await this.#end(child, signal);
+      this.#settle(status);
+      return status;
+    })();
+    return this.#stopping;
   }
 
-  #onExit(child: ResultPromise, status: ExitStatus, ranMs: number): void {
+  /** Sends `signal`; the kill timer starts at the first such request, and is cleared by the exit. */
+  #end(child: Child, signal: NodeJS.Signals): Promise<ExitStatus> {
+    child.ending = true;
+    child.process.kill(signal);
+    child.killTimer ??= setTimeout(() => {
+      this.#log.warn({ pid: child.pid, signal, killTimeoutMs: this.#spec.killTimeoutMs }, 'the program did not stop in time; sending SIGKILL to its process group');
+      killGroup(child.pid);
+    }, this.#spec.killTimeoutMs);
+    return child.exit;
+  }
+
+  #onExit(child: Child, status: ExitStatus): void {
+    clearTimeout(child.killTimer);
     this.#lastStatus = status;
-    if (this.#child !== child) return;
-    this.#child = undefined;
-    this.#childExit = undefined;
-    if (this.#stopped) return;
-    this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}`);
+    if (this.#child === child) this.#child = undefined;
+    if (child.ending) {
+      this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}`);
+      return;
+    }
+    this.#log.warn({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)} without being asked to stop`);
     if (this.#spec.onExit === 'exit') {
-      this.#stopped = true;
+      this.#over = true;
       this.#settle(status);
       return;
     }
-    if (ranMs >= STABLE_RUN_MS) this.#failures = 0;
-    const delay = Math.min(this.#spec.restartBackoffMaxMs, 1000 * 2 ** this.#failures++);
-    this.#log.warn({ delayMs: delay }, 'restarting the program after its exit');
+    if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#failures = 0;
+    const delay = Math.min(this.#spec.restartBackoffMaxMs, FIRST_RESTART_DELAY_MS * 2 ** this.#failures++);
+    this.#log.info({ delayMs: delay }, 'restarting the program after a delay');
     this.#restartTimer = setTimeout(() => {
       try {
         this.start();
       } catch (error) {
-        this.#log.error({ err: error }, `cannot restart the program: ${(error as Error).message}`);
-        this.#stopped = true;
+        this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${(error as Error).message}`);
+        this.#over = true;
         this.#settle({ code: 127, signal: null });
       }
     }, delay);
+  }
+}
+
+/** SIGKILL to the program's whole process group (it leads one: detached). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
   }
 }

@@ -1,101 +1,161 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Notifier, WrappedProgram, runReloadCommand, signalPidFile } from '../../src/process/index.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Notifier, type NotifierOptions } from '../../src/process/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
+import { lines, memoryLog, recorder } from './support.ts';
 
-const RECORDER = new URL('./fixtures/recorder.ts', import.meta.url).pathname;
+const NONE = { signal: undefined, pidFile: undefined, program: undefined, command: undefined, commandTimeoutMs: 5_000 } as const;
 
-async function startRecorder(t: { after(fn: () => unknown): void }) {
-  const dir = await tempDir(t);
-  const file = join(dir, 'signals.log');
-  const program = new WrappedProgram({ command: process.execPath, args: [RECORDER, file], stopSignal: 'SIGTERM', killTimeoutMs: 2_000, onExit: 'exit', restartBackoffMaxMs: 100 });
-  t.after(() => program.stop('SIGKILL'));
-  program.start();
-  const lines = async (): Promise<string[]> => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  await waitFor(async () => (await lines()).length > 0, { what: 'the recorder to start' });
-  return { dir, program, lines, count: async (signal: string) => (await lines()).filter((l) => l === signal).length };
+function notifier(t: { after(fn: () => unknown): void }, options: NotifierOptions): Notifier {
+  const n = new Notifier(options);
+  t.after(() => n.close());
+  return n;
 }
 
-test('signal action: a burst gives one signal, separated calls one each', async (t) => {
-  const { program, count } = await startRecorder(t);
-  const notifier = new Notifier({ action: 'signal', signal: 'SIGHUP', pidFile: undefined, program, command: undefined, commandTimeoutMs: 1_000, debounceMs: 100 });
-  t.after(() => notifier.close());
-  for (let i = 0; i < 10; i++) notifier.notify();
-  await notifier.idle();
-  await waitFor(async () => (await count('SIGHUP')) === 1, { what: 'one SIGHUP' });
-  notifier.notify();
-  await notifier.idle();
-  notifier.notify();
-  await notifier.idle();
-  await waitFor(async () => (await count('SIGHUP')) === 3, { what: 'three SIGHUPs' });
-  assert.equal(await count('SIGHUP'), 3);
+async function started(t: { after(fn: () => unknown): void }) {
+  const r = await recorder(t);
+  r.program.start();
+  return { ...r, pid: await r.ready() };
+}
+
+/** A reload command that appends "start", takes `seconds`, appends "end". */
+function slowCommand(log: string, seconds: number) {
+  return { command: 'sh', args: ['-c', `echo start >> ${log}; sleep ${seconds}; echo end >> ${log}`] };
+}
+
+test('signal: a burst of notifications gives one signal; separated notifications one each', async (t) => {
+  const r = await started(t);
+  const n = notifier(t, { ...NONE, action: 'signal', signal: 'SIGHUP', program: r.program, debounceMs: 100 });
+  for (let i = 0; i < 10; i++) n.notify();
+  await n.idle();
+  await waitFor(async () => (await r.count('SIGHUP')) === 1, { what: 'one SIGHUP' });
+  n.notify();
+  await n.idle();
+  n.notify();
+  await n.idle();
+  await waitFor(async () => (await r.count('SIGHUP')) === 3, { what: 'three SIGHUPs' });
+  assert.equal(await r.count('SIGHUP'), 3);
 });
 
-test('pid-file signalling reads the file afresh; errors name the file and the problem', async (t) => {
-  const a = await startRecorder(t);
-  const b = await startRecorder(t);
-  const pidFile = join(a.dir, 'server.pid');
-  await writeFile(pidFile, `${a.program.pid}\n/var/lib/data\n`);
-  assert.equal(await signalPidFile(pidFile, 'SIGUSR1'), a.program.pid);
-  await writeFile(pidFile, `${b.program.pid}\n`);
-  assert.equal(await signalPidFile(pidFile, 'SIGUSR1'), b.program.pid);
-  await waitFor(async () => (await a.count('SIGUSR1')) === 1 && (await b.count('SIGUSR1')) === 1);
-  await writeFile(pidFile, 'garbage');
-  await assert.rejects(signalPidFile(pidFile, 'SIGHUP'), /does not start with a process id: "garbage"/);
-  await writeFile(pidFile, '999999999');
-  await assert.rejects(signalPidFile(pidFile, 'SIGHUP'), /process 999999999 .*no such process/);
-  await assert.rejects(signalPidFile(join(a.dir, 'missing.pid'), 'SIGHUP'), /cannot read pid file .*missing\.pid: no such file/);
+test('trailing debounce: notifications spread over more than one window, each within a window of the last, give one action', async (t) => {
+  const r = await started(t);
+  const n = notifier(t, { ...NONE, action: 'signal', signal: 'SIGHUP', program: r.program, debounceMs: 300 });
+  // 8 notifications 60 ms apart: 420 ms from first to last, more than a window; 60 ms between two.
+  for (let i = 0; i < 8; i++) {
+    n.notify();
+    await delay(60);
+  }
+  await n.idle();
+  await waitFor(async () => (await r.count('SIGHUP')) === 1, { what: 'the SIGHUP' });
+  assert.equal(await r.count('SIGHUP'), 1);
 });
 
-test('a failing pid-file signal is retried, and a newer notification supersedes the retry', async (t) => {
-  const { dir, program, count } = await startRecorder(t);
-  const pidFile = join(dir, 'late.pid');
-  const warnings: string[] = [];
-  const log = { info() {}, error() {}, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
-  const notifier = new Notifier({ action: 'signal', signal: 'SIGUSR2', pidFile, program: undefined, command: undefined, commandTimeoutMs: 1_000, debounceMs: 0, log, retry: { initialMs: 50, maxMs: 100 } });
-  t.after(() => notifier.close());
-  notifier.notify();
-  await waitFor(() => warnings.length >= 2, { what: 'two failed attempts' });
-  assert.match(warnings[0]!, /no such file/);
-  await writeFile(pidFile, String(program.pid));
-  await waitFor(async () => (await count('SIGUSR2')) === 1, { what: 'the retry to succeed once the pid file exists' });
-  await notifier.idle();
+test('notifications that never stop still give an action, at most maxDelayMs after the first', async (t) => {
+  const r = await started(t);
+  const n = notifier(t, { ...NONE, action: 'signal', signal: 'SIGUSR1', program: r.program, debounceMs: 100, maxDelayMs: 300 });
+  const storm = setInterval(() => n.notify(), 10);
+  t.after(() => clearInterval(storm));
+  await waitFor(async () => (await r.count('SIGUSR1')) >= 1, { what: 'a signal during the storm', timeoutMs: 5_000 });
+  clearInterval(storm);
+});
+
+test('one action at a time: notifications during an action give exactly one more, after it', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const n = notifier(t, { ...NONE, action: 'command', command: slowCommand(log, 0.3), debounceMs: 0 });
+  n.notify();
+  await waitFor(async () => (await lines(log)).includes('start'), { what: 'the first run' });
+  n.notify();
+  n.notify();
+  n.notify();
+  await n.idle();
+  assert.deepEqual(await lines(log), ['start', 'end', 'start', 'end']);
+});
+
+test('a burst that begins during an action and ends after it still gives one action', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const n = notifier(t, { ...NONE, action: 'command', command: slowCommand(log, 0.2), debounceMs: 1_000 });
+  n.notify();
+  await waitFor(async () => (await lines(log)).includes('start'), { what: 'the first run' });
+  n.notify();
+  await waitFor(async () => (await lines(log)).includes('end'), { what: 'the first run to end' });
+  n.notify();
+  await n.idle();
+  assert.deepEqual(await lines(log), ['start', 'end', 'start', 'end']);
+});
+
+test('a failed pid-file signal is retried until it succeeds, without signalling the wrapped program again', async (t) => {
+  const program = await started(t);
+  const target = await started(t);
+  const pidFile = join(program.dir, 'late.pid');
+  const log = memoryLog();
+  const n = notifier(t, { ...NONE, action: 'signal', signal: 'SIGUSR2', program: program.program, pidFile, debounceMs: 0, log, retry: { initialMs: 50, maxMs: 100 } });
+  const retries = () => log.entries.filter((e) => e.message.startsWith('telling the program failed; retrying: cannot read pid file'));
+  n.notify();
+  await waitFor(() => retries().length >= 3, { what: 'three failed attempts' });
+  assert.deepEqual(retries().slice(0, 3).map((e) => (e.object as { retryInMs: number }).retryInMs), [50, 100, 100], 'backoff doubles up to maxMs');
+  await writeFile(pidFile, `${target.pid}\n`);
+  await waitFor(async () => (await target.count('SIGUSR2')) === 1, { what: 'the retry to reach the pid-file process' });
+  await n.idle();
+  assert.equal(await program.count('SIGUSR2'), 1, 'the wrapped program was signalled once, not at every retry');
+});
+
+test('a newer notification supersedes a pending retry', async (t) => {
+  const target = await started(t);
+  const pidFile = join(target.dir, 'server.pid');
+  const log = memoryLog();
+  const n = notifier(t, { ...NONE, action: 'signal', signal: 'SIGUSR2', pidFile, debounceMs: 0, log, retry: { initialMs: 600_000, maxMs: 600_000 } });
+  n.notify();
+  await waitFor(() => log.entries.some((e) => /retrying: cannot read pid file/.test(e.message)), { what: 'the first failure' });
+  await writeFile(pidFile, `${target.pid}\n`);
+  n.notify();
+  // idle() would wait for the ten-minute retry if it were still scheduled.
+  await n.idle();
+  await waitFor(async () => (await target.count('SIGUSR2')) === 1, { what: 'the signal of the newer notification' });
+  assert.ok(log.entries.some((e) => e.message === 'a newer change supersedes the pending retry'));
   await rm(pidFile);
-  notifier.notify();
-  await waitFor(() => warnings.length >= 4);
-  await writeFile(pidFile, String(program.pid));
-  notifier.notify();
-  await waitFor(async () => (await count('SIGUSR2')) === 2);
-  await notifier.idle();
 });
 
-test('command action: success, failure with code and stderr, timeout; never two at once', async (t) => {
+test('a failing reload command is retried; its error is logged with exit code and stderr', async (t) => {
   const dir = await tempDir(t);
-  await runReloadCommand('sh', ['-c', 'exit 0'], 1_000);
-  await assert.rejects(runReloadCommand('sh', ['-c', 'echo "ERROR 1045: access denied" >&2; exit 3'], 1_000), /exited with code 3: ERROR 1045: access denied/);
-  await assert.rejects(runReloadCommand('sleep', ['5'], 100), /timed out after 100 ms/);
-  const log = join(dir, 'runs.log');
-  const script = `echo start >> ${log}; sleep 0.2; echo end >> ${log}`;
-  const notifier = new Notifier({ action: 'command', signal: undefined, pidFile: undefined, program: undefined, command: { command: 'sh', args: ['-c', script] }, commandTimeoutMs: 5_000, debounceMs: 0 });
-  t.after(() => notifier.close());
-  notifier.notify();
-  await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).includes('start'));
-  notifier.notify();
-  notifier.notify();
-  await notifier.idle();
-  assert.equal(await readFile(log, 'utf8'), 'start\nend\nstart\nend\n', 'runs are serial, and the two calls during a run gave one more');
+  const flag = join(dir, 'ready');
+  const runs = join(dir, 'runs.log');
+  const log = memoryLog();
+  const command = { command: 'sh', args: ['-c', `test -e ${flag} || { echo 'server not up' >&2; exit 2; }; echo ran >> ${runs}`] };
+  const n = notifier(t, { ...NONE, action: 'command', command, debounceMs: 0, log, retry: { initialMs: 50, maxMs: 50 } });
+  n.notify();
+  await waitFor(() => log.entries.some((e) => e.level === 'warn' && /exited with code 2: server not up$/.test(e.message)), { what: 'a logged failure' });
+  await writeFile(flag, '');
+  await n.idle();
+  assert.deepEqual(await lines(runs), ['ran']);
 });
 
-test('restart action restarts the program', async (t) => {
-  const { program, lines } = await startRecorder(t);
-  const first = program.pid;
-  const notifier = new Notifier({ action: 'restart', signal: undefined, pidFile: undefined, program, command: undefined, commandTimeoutMs: 1_000, debounceMs: 0 });
-  t.after(() => notifier.close());
-  notifier.notify();
-  await notifier.idle();
-  assert.notEqual(program.pid, first);
-  await waitFor(async () => (await lines())[0]?.startsWith(`ready ${program.pid}`));
+test('restart: the program gets a new pid', async (t) => {
+  const r = await started(t);
+  const n = notifier(t, { ...NONE, action: 'restart', program: r.program, debounceMs: 0 });
+  n.notify();
+  await n.idle();
+  const second = await r.ready(r.pid);
+  assert.equal(r.program.pid, second);
+});
+
+test('close() drops a pending burst and waits for the running action; none does nothing', async (t) => {
+  const log = join(await tempDir(t), 'runs.log');
+  const pending = notifier(t, { ...NONE, action: 'command', command: slowCommand(log, 0), debounceMs: 200 });
+  pending.notify();
+  await pending.close();
+  pending.notify();
+  await pending.idle();
+  assert.deepEqual(await lines(log), [], 'nothing ran');
+  const running = notifier(t, { ...NONE, action: 'command', command: slowCommand(log, 0.2), debounceMs: 0 });
+  running.notify();
+  await waitFor(async () => (await lines(log)).includes('start'), { what: 'the run to start' });
+  await running.close();
+  assert.deepEqual(await lines(log), ['start', 'end'], 'close() resolved after the run');
+  const none = notifier(t, { ...NONE, action: 'none', debounceMs: 0 });
+  none.notify();
+  await none.idle();
 });

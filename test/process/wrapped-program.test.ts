@@ -1,126 +1,57 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommandNotFoundError, WrappedProgram, exitCodeOf, type ProgramSpec } from '../../src/process/index.ts';
+import { CommandNotFoundError, WrappedProgram, exitCodeOf, parentDeathPrefix } from '../../src/process/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
+import { RECORDER, alive, killAfter, lines, memoryLog, recorder } from './support.ts';
 
-const RECORDER = new URL('./fixtures/recorder.ts', import.meta.url).pathname;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function recorder(t: { after(fn: () => unknown): void }, flags: string[] = [], overrides: Partial<ProgramSpec> = {}) {
-  const file = join(await tempDir(t), 'signals.log');
-  const program = new WrappedProgram({
-    command: process.execPath,
-    args: [RECORDER, file, ...flags],
-    stopSignal: 'SIGTERM',
-    killTimeoutMs: 5_000,
-    onExit: 'exit',
-    restartBackoffMaxMs: 1_000,
-    ...overrides,
-  });
-  t.after(async () => {
-    const pid = program.pid;
-    await program.stop('SIGKILL');
-    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
-  });
-  const lines = async (): Promise<string[]> => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  const ready = async (): Promise<number> => Number((await waitFor(async () => (await lines())[0], { what: 'the program to start' })).split(' ')[1]);
-  return { program, file, lines, ready };
-}
-
-test('the program starts with inherited environment, gets signals, and stop forwards SIGTERM and returns its code', async (t) => {
-  process.env.RECORDER_MARK = 'inherited';
-  const { program, lines, ready } = await recorder(t, ['--term-exit=7']);
-  program.start();
-  const pid = await ready();
-  assert.equal(program.pid, pid, 'setpriv execs, so the pid is the program');
-  assert.match((await lines())[0]!, / inherited$/);
-  assert.ok(program.signal('SIGHUP'));
-  await waitFor(async () => (await lines()).includes('SIGHUP'), { what: 'SIGHUP recorded' });
-  const status = await program.stop();
+test('signals reach the program; stop forwards SIGTERM and resolves with the code the program chose', async (t) => {
+  const r = await recorder(t, ['--term-exit=7']);
+  assert.equal(r.program.signal('SIGHUP'), false, 'nothing to signal before start');
+  r.program.start();
+  const pid = await r.ready();
+  assert.equal(r.program.pid, pid, 'the pid is the program itself, not a wrapper');
+  assert.ok(r.program.signal('SIGHUP'));
+  assert.ok(r.program.signal('SIGUSR1'));
+  await waitFor(async () => (await r.count('SIGHUP')) === 1 && (await r.count('SIGUSR1')) === 1, { what: 'SIGHUP and SIGUSR1 recorded' });
+  const status = await r.program.stop();
   assert.deepEqual(status, { code: 7, signal: null });
-  assert.equal(exitCodeOf(status), 7);
-  assert.deepEqual(await program.exited, status);
+  assert.deepEqual(await r.program.exited, status);
+  assert.deepEqual(await r.program.stop(), status, 'a second stop gives the same answer');
+  assert.equal(r.program.pid, undefined);
   assert.ok(!alive(pid));
+  assert.deepEqual((await r.lines()).slice(1), ['SIGHUP', 'SIGUSR1', 'SIGTERM']);
 });
 
-test('a program that ignores SIGTERM is killed after the kill timeout (137)', async (t) => {
-  const { program, lines, ready } = await recorder(t, ['--ignore-term'], { killTimeoutMs: 300 });
-  program.start();
-  await ready();
-  const status = await program.stop();
+test('stop(signal) forwards that signal instead of the stop signal', async (t) => {
+  const r = await recorder(t, [], { stopSignal: 'SIGINT', killTimeoutMs: 300 });
+  r.program.start();
+  await r.ready();
+  assert.deepEqual(await r.program.stop('SIGTERM'), { code: 0, signal: null });
+  assert.deepEqual((await r.lines()).slice(1), ['SIGTERM']);
+});
+
+test('a program that ignores the stop signal gets SIGKILL after the kill timeout (exit code 137)', async (t) => {
+  const log = memoryLog();
+  const r = await recorder(t, ['--ignore-term'], { killTimeoutMs: 300 }, log);
+  r.program.start();
+  await r.ready();
+  const status = await r.program.stop();
   assert.deepEqual(status, { code: null, signal: 'SIGKILL' });
   assert.equal(exitCodeOf(status), 137);
-  assert.ok((await lines()).includes('SIGTERM'));
+  assert.deepEqual((await r.lines()).slice(1), ['SIGTERM'], 'it got SIGTERM first');
+  assert.ok(log.entries.some((e) => e.level === 'warn' && /did not stop in time/.test(e.message)));
 });
 
-test('exitCodeOf maps signals to 128+n', () => {
-  assert.equal(exitCodeOf({ code: null, signal: 'SIGTERM' }), 143);
-  assert.equal(exitCodeOf({ code: null, signal: 'SIGINT' }), 130);
-  assert.equal(exitCodeOf({ code: 3, signal: null }), 3);
-});
-
-test("onExit 'exit': the program's own exit settles `exited` with its code", async (t) => {
-  const { program } = await recorder(t, ['--exit=42']);
-  program.start();
-  assert.deepEqual(await program.exited, { code: 42, signal: null });
-  assert.equal(program.pid, undefined);
-});
-
-test("onExit 'restart': the program is started again after it exits; restart() gives a new pid", async (t) => {
-  const { program, file, ready } = await recorder(t, [], { onExit: 'restart', restartBackoffMaxMs: 100 });
-  program.start();
-  const first = await ready();
-  await writeFile(file, '');
-  process.kill(first, 'SIGKILL');
-  const second = await ready();
-  assert.notEqual(second, first);
-  await writeFile(file, '');
-  await program.restart();
-  const third = await ready();
-  assert.notEqual(third, second);
-  assert.ok(!alive(second));
-});
-
-test('a command that does not exist is named in the error', () => {
-  const program = new WrappedProgram({ command: 'no-such-program-xyz', args: [], stopSignal: 'SIGTERM', killTimeoutMs: 100, onExit: 'exit', restartBackoffMaxMs: 100 });
-  assert.throws(() => program.start(), (error: unknown) => error instanceof CommandNotFoundError && /"no-such-program-xyz": not found in PATH/.test(error.message));
-});
-
-test('the program dies with the helper, even when the helper is SIGKILLed', async (t) => {
-  const dir = await tempDir(t);
-  const pidFile = join(dir, 'child.pid');
-  const parent = join(dir, 'parent.ts');
-  await writeFile(
-    parent,
-    `import { WrappedProgram } from ${JSON.stringify(new URL('../../src/process/index.ts', import.meta.url).href)};
-import { writeFileSync } from 'node:fs';
-const program = new WrappedProgram({ command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(join(dir, 'log'))}], stopSignal: 'SIGTERM', killTimeoutMs: 1000, onExit: 'exit', restartBackoffMaxMs: 100 });
-program.start();
-writeFileSync(${JSON.stringify(pidFile)}, String(program.pid));
-setInterval(() => {}, 1000);
-`,
-  );
-  const helper = spawn(process.execPath, [parent], { stdio: 'inherit' });
-  t.after(() => helper.kill('SIGKILL'));
-  const childPid = Number(await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')) || undefined, { what: 'the child pid' }));
-  t.after(() => {
-    if (alive(childPid)) process.kill(childPid, 'SIGKILL');
-  });
-  await waitFor(async () => (await readFile(join(dir, 'log'), 'utf8').catch(() => '')).startsWith('ready'), { what: 'the child to start' });
-  helper.kill('SIGKILL');
-  await waitFor(() => !alive(childPid) || undefined, { what: 'the orphaned program to die', timeoutMs: 5_000 });
+test('a slow shutdown is waited for up to the kill timeout, even past 5 s (no SIGKILL of its own from execa)', async (t) => {
+  const r = await recorder(t, ['--term-delay=5500', '--term-exit=3'], { killTimeoutMs: 30_000 });
+  r.program.start();
+  await r.ready();
+  assert.deepEqual(await r.program.stop(), { code: 3, signal: null });
 });
 
 test('a program that outstays the kill timeout is killed with its own children', async (t) => {
@@ -135,10 +66,131 @@ test('a program that outstays the kill timeout is killed with its own children',
     restartBackoffMaxMs: 100,
   });
   program.start();
+  killAfter(t, program.pid!);
   const grandchild = Number(await waitFor(async () => (await readFile(childPidFile, 'utf8').catch(() => '')).trim() || undefined, { what: 'the grandchild pid' }));
-  t.after(() => {
-    if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
-  });
+  killAfter(t, grandchild);
   assert.deepEqual(await program.stop(), { code: null, signal: 'SIGKILL' });
-  await waitFor(() => !alive(grandchild) || undefined, { what: 'the grandchild to die with the program' });
+  await waitFor(() => !alive(grandchild), { what: 'the grandchild to die with the program' });
+});
+
+test('exitCodeOf: the code, or 128+n when signal n ended the program', () => {
+  assert.equal(exitCodeOf({ code: 3, signal: null }), 3);
+  assert.equal(exitCodeOf({ code: 0, signal: null }), 0);
+  assert.equal(exitCodeOf({ code: null, signal: 'SIGTERM' }), 143);
+  assert.equal(exitCodeOf({ code: null, signal: 'SIGINT' }), 130);
+  assert.equal(exitCodeOf({ code: null, signal: 'SIGKILL' }), 137);
+  assert.equal(exitCodeOf({ code: null, signal: 'SIGHUP' }), 129);
+});
+
+test("onExit 'exit': the program's own exit settles `exited` with its code, and nothing restarts it", async (t) => {
+  const r = await recorder(t, ['--exit=42']);
+  r.program.start();
+  const pid = await r.ready();
+  assert.deepEqual(await r.program.exited, { code: 42, signal: null });
+  assert.equal(r.program.pid, undefined);
+  r.program.start();
+  assert.equal(r.program.pid, undefined, 'start() after the end does nothing');
+  assert.ok(!alive(pid));
+});
+
+test("onExit 'restart': a crashed program is started again with growing delays; `exited` waits for stop()", async (t) => {
+  const log = memoryLog();
+  const r = await recorder(t, [], { onExit: 'restart', restartBackoffMaxMs: 1_500 }, log);
+  let settled = false;
+  void r.program.exited.then(() => (settled = true));
+  r.program.start();
+  const first = await r.ready();
+  process.kill(first, 'SIGKILL');
+  const second = await r.ready(first);
+  process.kill(second, 'SIGKILL');
+  const third = await r.ready(second);
+  assert.equal(r.program.pid, third);
+  assert.equal(settled, false, 'crashes do not end it');
+  const delays = log.entries.filter((e) => e.message === 'restarting the program after a delay').map((e) => (e.object as { delayMs: number }).delayMs);
+  assert.deepEqual(delays, [1_000, 1_500], 'the delay doubles, up to restartBackoffMaxMs');
+  assert.deepEqual(await r.program.stop(), { code: 0, signal: null });
+  assert.deepEqual(await r.program.exited, { code: 0, signal: null });
+});
+
+test('restart() stops the program and starts a new one', async (t) => {
+  const r = await recorder(t);
+  r.program.start();
+  const first = await r.ready();
+  await r.program.restart();
+  const second = await r.ready(first);
+  assert.equal(r.program.pid, second);
+  assert.ok(!alive(first));
+});
+
+test('stop() during a restart ends the old program and starts no new one', async (t) => {
+  const r = await recorder(t, ['--ignore-term'], { killTimeoutMs: 300 });
+  r.program.start();
+  const pid = await r.ready();
+  const restarting = r.program.restart();
+  const status = await r.program.stop();
+  await restarting;
+  assert.deepEqual(status, { code: null, signal: 'SIGKILL' });
+  assert.deepEqual(await r.program.exited, status);
+  assert.equal(r.program.pid, undefined);
+  assert.equal((await r.lines())[0]?.split(' ')[1], String(pid), 'no second program wrote its ready line');
+});
+
+test('a missing or non-executable command is named in the error', async (t) => {
+  const spec = { args: [], stopSignal: 'SIGTERM', killTimeoutMs: 100, onExit: 'exit', restartBackoffMaxMs: 100 } as const;
+  assert.throws(() => new WrappedProgram({ command: 'no-such-program-xyz', ...spec }).start(), (error: unknown) => error instanceof CommandNotFoundError && /"no-such-program-xyz": not found in PATH/.test(error.message));
+  const script = join(await tempDir(t), 'server.sh');
+  await writeFile(script, '#!/bin/sh\n', { mode: 0o644 });
+  assert.throws(() => new WrappedProgram({ command: script, ...spec }).start(), new RegExp(`"${script}": not executable`));
+  assert.throws(() => new WrappedProgram({ command: `${script}.missing`, ...spec }).start(), /server\.sh\.missing": no such file/);
+});
+
+/**
+ * A helper stand-in: starts the recorder as a WrappedProgram, writes its pid to `pidFile`, and exits
+ * by itself on SIGUSR2 without stopping it.
+ */
+async function startParent(t: { after(fn: () => unknown): void }, dir: string) {
+  const pidFile = join(dir, 'child.pid');
+  const record = join(dir, 'record.log');
+  const parent = join(dir, 'parent.ts');
+  await writeFile(
+    parent,
+    `import { WrappedProgram } from ${JSON.stringify(new URL('../../src/process/index.ts', import.meta.url).href)};
+import { writeFileSync } from 'node:fs';
+const program = new WrappedProgram({ command: process.execPath, args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(record)}, '--say=hello'], stopSignal: 'SIGTERM', killTimeoutMs: 1000, onExit: 'exit', restartBackoffMaxMs: 100 });
+program.start();
+writeFileSync(${JSON.stringify(pidFile)}, String(program.pid));
+process.on('SIGUSR2', () => process.exit(3));
+setInterval(() => {}, 1000);
+`,
+  );
+  const child = spawn(process.execPath, [parent], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RECORDER_MARK: 'inherited-env' } });
+  const exited = once(child, 'exit');
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const programPid = Number(await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')) || undefined, { what: 'the program pid' }));
+  killAfter(t, programPid);
+  const [ready] = await waitFor(async () => ((await lines(record)).length > 0 ? lines(record) : undefined), { what: 'the program to start' });
+  return { parent: child, exited, programPid, ready: ready!, output: () => ({ stdout, stderr }) };
+}
+
+test("the program inherits the helper's environment and stdio, and dies with the helper even when it is SIGKILLed", async (t) => {
+  assert.ok(parentDeathPrefix() !== undefined, 'setpriv with --pdeathsig is installed here');
+  const h = await startParent(t, await tempDir(t));
+  assert.equal(h.ready, `ready ${h.programPid} inherited-env`);
+  await waitFor(() => /hello on stdout/.test(h.output().stdout) && /hello on stderr/.test(h.output().stderr), { what: "the program's output on the helper's stdout and stderr" });
+  h.parent.kill('SIGKILL');
+  await h.exited;
+  await waitFor(() => !alive(h.programPid), { what: 'the orphaned program to die', timeoutMs: 5_000 });
+});
+
+test('a helper that exits without stopping the program takes it along', async (t) => {
+  const h = await startParent(t, await tempDir(t));
+  h.parent.kill('SIGUSR2');
+  assert.deepEqual(await h.exited, [3, null]);
+  await waitFor(() => !alive(h.programPid), { what: 'the program to die with the helper', timeoutMs: 5_000 });
 });

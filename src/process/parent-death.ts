@@ -1,0 +1,26 @@
+import { execaSync } from 'execa';
+import { resolveCommand } from './resolve-command.ts';
+
+let probed: readonly string[] | null | undefined;
+
+/**
+ * The argv prefix that makes the kernel SIGKILL the program when the helper dies, even by SIGKILL:
+ * util-linux's setpriv (2.33 or later knows --pdeathsig), found in PATH and probed once. setpriv
+ * execs the program, so the pid stays the program's own. Undefined where setpriv is missing.
+ *
+ * The signal fires when the thread that spawned the program ends, so programs are spawned from the
+ * main thread only. A helper killed in the instant between fork and setpriv's prctl() is not covered.
+ */
+export function parentDeathPrefix(): readonly string[] | undefined {
+  if (probed === undefined) {
+    let setpriv: string | undefined;
+    try {
+      setpriv = resolveCommand('setpriv');
+    } catch {
+      setpriv = undefined;
+    }
+    const help = setpriv === undefined ? undefined : execaSync(setpriv, ['--help'], { reject: false, stdin: 'ignore', timeout: 5_000 });
+    probed = setpriv !== undefined && help?.exitCode === 0 && String(help.stdout).includes('--pdeathsig') ? [setpriv, '--pdeathsig', 'SIGKILL', '--'] : null;
+  }
+  return probed ?? undefined;
+}
