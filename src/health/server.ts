@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { HealthReport, HealthState } from './state.ts';
 
 export interface HealthServerOptions {
@@ -15,10 +16,19 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use',
+  EADDRNOTAVAIL: 'no such local address',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name cannot be resolved now',
+};
+
 /** Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://health').pathname;
+    // The raw target, not `new URL()`: a malformed target must not throw inside the listener.
+    const path = (request.url ?? '/').split('?', 1)[0];
     const report: (() => HealthReport) | undefined =
       path === options.livenessPath ? () => options.state.liveness() : path === options.readinessPath ? () => options.state.readiness() : undefined;
     if (report === undefined) {
@@ -36,8 +46,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EADDRNOTAVAIL' ? 'no such local address' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new Error(`health listener cannot listen on ${options.bindAddress}:${options.port}: ${why}`));
+      const why = (error.code === undefined ? undefined : LISTEN_ERRORS[error.code]) ?? error.message;
+      const host = isIPv6(options.bindAddress) ? `[${options.bindAddress}]` : options.bindAddress;
+      reject(new Error(`health listener cannot listen on ${host}:${options.port}: ${why}`));
     });
     server.listen(options.port, options.bindAddress, () => resolve());
   });

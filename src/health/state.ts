@@ -15,13 +15,32 @@ interface OutputStatus {
   error: string | undefined;
 }
 
+/** The JSON both endpoints answer with; times are ISO 8601, null when not known yet. */
+export interface HealthBody {
+  readonly status: 'ok' | 'unavailable';
+  /** Why the check fails; empty when ok. */
+  readonly reasons: readonly string[];
+  readonly spiffe_id: string | null;
+  readonly x509_expires_at: string | null;
+  /** Negative once expired. */
+  readonly x509_seconds_left: number | null;
+  /** When an output was last written. */
+  readonly last_update: string | null;
+  readonly agent: { readonly state: AgentStatus; readonly since: string; readonly detail: string | null };
+  readonly outputs: Readonly<Record<string, { readonly written_at: string | null; readonly error: string | null }>>;
+}
+
 export interface HealthReport {
   readonly ok: boolean;
   readonly reasons: readonly string[];
-  readonly body: Record<string, unknown>;
+  readonly body: HealthBody;
 }
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | undefined): string | null;
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
 
 /**
  * What the helper knows about its own health, in plain values: readiness says every configured

@@ -1,1 +1,1 @@
-export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export { createLogger, nullLogger, type Logger, type LoggerOptions } from './logger.ts';

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { HealthState, startHealthServer } from '../../src/health/index.ts';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import { HealthState, startHealthServer, type HealthBody } from '../../src/health/index.ts';
 
-function clock(start = Date.parse('2026-01-01T00:00:00Z')) {
+const START = Date.parse('2026-01-01T00:00:00Z');
+
+function clock(start = START) {
   let now = start;
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
@@ -27,17 +30,26 @@ test('not ready until every output is written', () => {
   s.setAgentState('connected');
   assert.deepEqual(s.readiness().reasons, ['x509 not written yet', 'jwt_svid:a.jwt not written yet']);
   s.recordWrite('x509');
-  assert.equal(s.readiness().ok, false);
+  assert.deepEqual(s.readiness().reasons, ['jwt_svid:a.jwt not written yet']);
   s.recordWrite('jwt_svid:a.jwt');
   assert.equal(s.readiness().ok, true);
   assert.equal(s.liveness().ok, true);
 });
 
-test('a failed update of one output makes it not ready, with the error', () => {
+test('an output that failed before its first write says why', () => {
+  const s = state();
+  s.setAgentState('connected');
+  s.recordWrite('x509');
+  s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied: no identity issued');
+  assert.deepEqual(s.readiness().reasons, ['jwt_svid:a.jwt not written yet: PermissionDenied: no identity issued']);
+});
+
+test('a failed update of one output makes it not ready, with the error, until it is written again', () => {
   const c = clock();
   const s = healthy(c);
   s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied');
   assert.deepEqual(s.readiness().reasons, ['jwt_svid:a.jwt: last update failed: PermissionDenied']);
+  assert.equal(s.liveness().ok, true, 'a failed write is not a dead helper');
   s.recordWrite('jwt_svid:a.jwt');
   assert.equal(s.readiness().ok, true);
 });
@@ -45,11 +57,17 @@ test('a failed update of one output makes it not ready, with the error', () => {
 test('an SVID within the expiry margin, or expired, is not ready', () => {
   const c = clock();
   const s = healthy(c);
-  c.advance(3_600_000 - 20_000);
-  assert.match(s.readiness().reasons[0]!, /expires in 20 s, within the 30 s margin/);
+  c.advance(3_600_000 - 31_000);
+  s.beat();
+  assert.equal(s.readiness().ok, true, 'just outside the margin');
+  c.advance(11_000);
+  assert.deepEqual(s.readiness().reasons, ['X.509-SVID expires in 20 s, within the 30 s margin']);
+  assert.equal(s.readiness().body.x509_seconds_left, 20);
   c.advance(30_000);
-  assert.match(s.readiness().reasons[0]!, /X.509-SVID expired at/);
-  assert.equal(s.liveness().ok, false, 'no heartbeat meanwhile');
+  assert.deepEqual(s.readiness().reasons, ['X.509-SVID expired at 2026-01-01T01:00:00.000Z']);
+  assert.equal(s.readiness().body.x509_seconds_left, -10);
+  s.setX509({ spiffeId: 'spiffe://example.org/w', notAfter: new Date(c.now() + 3_600_000) });
+  assert.equal(s.readiness().ok, true, 'a rotated SVID is ready again');
 });
 
 test('an agent outage turns readiness false only after the threshold, and never liveness', () => {
@@ -62,48 +80,141 @@ test('an agent outage turns readiness false only after the threshold, and never 
   s.setAgentState('connecting');
   c.advance(2_000);
   s.beat();
-  assert.deepEqual(s.readiness().reasons, ['no agent connection for 61 s']);
+  assert.deepEqual(s.readiness().reasons, ['no agent connection for 61 s'], 'the outage counts from the first loss');
   assert.equal(s.liveness().ok, true);
   s.setAgentState('connected');
   assert.equal(s.readiness().ok, true);
+  s.setAgentState('retrying', 'connection refused');
+  c.advance(30_000);
+  assert.equal(s.readiness().ok, true, 'a reconnect restarts the count');
+});
+
+test('failed and closed agent states count as lost', () => {
+  for (const status of ['failed', 'closed'] as const) {
+    const c = clock();
+    const s = healthy(c);
+    s.setAgentState(status, 'InvalidArgument');
+    c.advance(60_001);
+    assert.deepEqual(s.readiness().reasons, ['no agent connection for 60 s: InvalidArgument'], status);
+  }
+});
+
+test('an agent that never connects makes the helper not ready after the threshold', () => {
+  const c = clock();
+  const s = state(c);
+  c.advance(61_000);
+  s.beat();
+  assert.ok(s.readiness().reasons.includes('no agent connection for 61 s'));
+  assert.equal(s.liveness().ok, true);
 });
 
 test('a stale heartbeat or a fatal error makes the helper not live', () => {
   const c = clock();
   const s = healthy(c);
-  c.advance(11_000);
-  assert.match(s.liveness().reasons[0]!, /has not run for 11 s/);
+  c.advance(10_000);
+  assert.equal(s.liveness().ok, true, 'at the timeout, still live');
+  c.advance(1_000);
+  assert.deepEqual(s.liveness().reasons, ["the helper's loop has not run for 11 s"]);
   s.beat();
   assert.equal(s.liveness().ok, true);
   s.recordFatal('InvalidArgument');
   assert.deepEqual(s.liveness().reasons, ['stopped: InvalidArgument']);
-  assert.equal(s.readiness().ok, false);
+  assert.deepEqual(s.readiness().reasons, ['stopped: InvalidArgument']);
 });
 
-test('the HTTP listener answers 200/503 with a JSON body, 404 and 405', async (t) => {
-  const c = clock(Date.now());
+test('the body reports identity, expiry, agent, update time and each output', () => {
+  const c = clock();
   const s = state(c);
-  const server = await startHealthServer({ bindAddress: '127.0.0.1', port: 0, livenessPath: '/live', readinessPath: '/ready', state: s });
+  s.setAgentState('connected');
+  c.advance(1_000);
+  s.setX509({ spiffeId: 'spiffe://example.org/w', notAfter: new Date(START + 3_601_000) });
+  s.recordWrite('x509');
+  c.advance(1_000);
+  s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied');
+  s.setAgentState('retrying', 'connection refused');
+  const expected: HealthBody = {
+    status: 'unavailable',
+    reasons: ['jwt_svid:a.jwt not written yet: PermissionDenied'],
+    spiffe_id: 'spiffe://example.org/w',
+    x509_expires_at: '2026-01-01T01:00:01.000Z',
+    x509_seconds_left: 3599,
+    last_update: '2026-01-01T00:00:01.000Z',
+    agent: { state: 'retrying', since: '2026-01-01T00:00:02.000Z', detail: 'connection refused' },
+    outputs: {
+      x509: { written_at: '2026-01-01T00:00:01.000Z', error: null },
+      'jwt_svid:a.jwt': { written_at: null, error: 'PermissionDenied' },
+    },
+  };
+  assert.deepEqual(s.readiness().body, expected);
+  assert.deepEqual(s.liveness().body, { ...expected, status: 'ok', reasons: [] });
+});
+
+async function get(url: string, method = 'GET') {
+  const response = await fetch(url, { method });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, body: method !== 'HEAD' && response.headers.get('content-type') === 'application/json' ? (JSON.parse(text) as HealthBody) : undefined };
+}
+
+test('the HTTP listener answers 200/503 with the JSON body', async (t) => {
+  const s = state(clock(Date.now()));
+  const server = await startHealthServer({ bindAddress: '127.0.0.1', port: 0, livenessPath: '/live', readinessPath: '/healthz/ready', state: s });
   t.after(() => server.close());
+  assert.equal(server.address, '127.0.0.1');
+  assert.notEqual(server.port, 0);
   const base = `http://127.0.0.1:${server.port}`;
-  let response = await fetch(`${base}/ready`);
-  assert.equal(response.status, 503);
-  const body = (await response.json()) as Record<string, unknown>;
-  assert.equal(body.status, 'unavailable');
-  assert.deepEqual(Object.keys(body.outputs as object), ['x509', 'jwt_svid:a.jwt']);
+
+  const notReady = await get(`${base}/healthz/ready`);
+  assert.equal(notReady.status, 503);
+  assert.equal(notReady.headers.get('content-type'), 'application/json');
+  assert.equal(notReady.body?.status, 'unavailable');
+  assert.deepEqual(notReady.body?.reasons, ['x509 not written yet', 'jwt_svid:a.jwt not written yet']);
+
   s.setAgentState('connected');
   s.setX509({ spiffeId: 'spiffe://example.org/w', notAfter: new Date(Date.now() + 3_600_000) });
   s.recordWrite('x509');
   s.recordWrite('jwt_svid:a.jwt');
-  response = await fetch(`${base}/ready`);
-  assert.equal(response.status, 200);
-  const ready = (await response.json()) as Record<string, unknown>;
-  assert.equal(ready.spiffe_id, 'spiffe://example.org/w');
-  assert.ok((ready.x509_seconds_left as number) > 3500);
-  assert.equal((ready.agent as { state: string }).state, 'connected');
-  assert.equal((await fetch(`${base}/live`)).status, 200);
-  assert.equal((await fetch(`${base}/other`)).status, 404);
-  assert.equal((await fetch(`${base}/live`, { method: 'POST' })).status, 405);
+  const ready = await get(`${base}/healthz/ready?verbose=1`);
+  assert.equal(ready.status, 200);
+  assert.equal(ready.body?.status, 'ok');
+  assert.equal(ready.body?.spiffe_id, 'spiffe://example.org/w');
+  assert.equal(ready.body?.agent.state, 'connected');
+  assert.ok(ready.body.x509_seconds_left !== null && ready.body.x509_seconds_left > 3500);
+
+  assert.equal((await get(`${base}/live`)).status, 200);
+  s.recordFatal('InvalidArgument');
+  const dead = await get(`${base}/live`);
+  assert.equal(dead.status, 503);
+  assert.deepEqual(dead.body?.reasons, ['stopped: InvalidArgument']);
+});
+
+test('HEAD has the status and no body; unknown paths 404; other methods 405', async (t) => {
+  const s = healthy(clock(Date.now()));
+  const server = await startHealthServer({ bindAddress: '127.0.0.1', port: 0, livenessPath: '/live', readinessPath: '/ready', state: s });
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${server.port}`;
+  const head = await get(`${base}/ready`, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-type'), 'application/json');
+  assert.equal(head.text, '');
+  assert.equal((await get(`${base}/`)).status, 404);
+  assert.equal((await get(`${base}/ready/`)).status, 404);
+  assert.equal((await get(`${base}/live`, 'POST')).status, 405);
+  assert.equal((await get(`${base}/ready`, 'DELETE')).status, 405);
+});
+
+test('a malformed request target does not take the listener down', async (t) => {
+  const s = healthy(clock(Date.now()));
+  const server = await startHealthServer({ bindAddress: '127.0.0.1', port: 0, livenessPath: '/live', readinessPath: '/ready', state: s });
+  t.after(() => server.close());
+  const socket = connect(server.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await once(socket, 'close');
+  assert.match(reply, /^HTTP\/1\.1 404/);
+  assert.equal((await get(`http://127.0.0.1:${server.port}/ready`)).status, 200, 'still answering');
 });
 
 test('a port in use is a clear error naming address and port', async (t) => {
@@ -113,6 +224,21 @@ test('a port in use is a clear error naming address and port', async (t) => {
   const port = (blocker.address() as { port: number }).port;
   await assert.rejects(
     startHealthServer({ bindAddress: '127.0.0.1', port, livenessPath: '/live', readinessPath: '/ready', state: state() }),
-    new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+    { message: `health listener cannot listen on 127.0.0.1:${port}: the port is in use` },
   );
+});
+
+test('an address this host does not have is a clear error', async (t) => {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): never a local address unless the kernel allows non-local binds.
+  const attempt = startHealthServer({ bindAddress: '192.0.2.1', port: 0, livenessPath: '/live', readinessPath: '/ready', state: state() });
+  const outcome = await attempt.then(
+    (server) => server,
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+  );
+  if (!(outcome instanceof Error)) {
+    await outcome.close();
+    t.skip('this kernel binds non-local addresses');
+    return;
+  }
+  assert.equal(outcome.message, 'health listener cannot listen on 192.0.2.1:0: no such local address');
 });
