@@ -325,12 +325,9 @@ export class WorkloadApiTestServer {
     if (refusal !== undefined) return callback(refusal);
     if (this.#stalled.has('ValidateJWTSVID')) return;
     const td = TrustDomain.parse(this.ca.trustDomain);
-    try {
-      const svid = validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience);
-      const claims = (toStruct(svid.claims) as { structValue: unknown }).structValue;
-      callback(null, { spiffe_id: svid.id.toString(), claims });
-    } catch (error) {
-      callback({ code: Status.INVALID_ARGUMENT, details: (error as Error).message });
-    }
+    validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience).then(
+      (svid) => callback(null, { spiffe_id: svid.id.toString(), claims: (toStruct(svid.claims) as { structValue: unknown }).structValue }),
+      (error: Error) => callback({ code: Status.INVALID_ARGUMENT, details: error.message }),
+    );
   }
 }
