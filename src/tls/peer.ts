@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { parseX509SvidChain, verifyX509SvidPath, type SpiffeId, type X509BundleSource } from '../svid/index.ts';
 import type { Authorizer } from './authorize.ts';
@@ -63,9 +64,11 @@ export function authorizePeer(peer: PeerCertificate | DetailedPeerCertificate | 
 
 /**
  * The SPIFFE ID of the peer of a connection made or accepted through this module (whose SVID was
- * verified before any data flowed); undefined when the peer sent no certificate.
+ * verified before any data flowed); undefined for a connection without TLS or a peer certificate.
+ * Takes `request.socket` of an HTTPS or HTTP/2 request as it is.
  */
-export function peerSpiffeId(socket: Pick<TLSSocket, 'getPeerX509Certificate'>): SpiffeId | undefined {
+export function peerSpiffeId(socket: Socket | TLSSocket): SpiffeId | undefined {
+  if (!('getPeerX509Certificate' in socket)) return undefined;
   const leaf = socket.getPeerX509Certificate();
   return leaf === undefined ? undefined : parseX509SvidChain([leaf]).id;
 }

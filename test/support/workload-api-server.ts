@@ -31,6 +31,8 @@ export interface TestServerOptions {
   readonly startLate?: boolean;
   /** Listen on 127.0.0.1 at an ephemeral port instead of a unix socket (`address` is then tcp://…). */
   readonly tcp?: boolean;
+  /** Issue from this CA (e.g. another server's: two agents of one trust domain); default a new one. */
+  readonly ca?: TestCa;
 }
 
 export type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
@@ -109,7 +111,7 @@ export class WorkloadApiTestServer {
   }
 
   static async start(options: TestServerOptions = {}): Promise<WorkloadApiTestServer> {
-    const ca = await TestCa.create(options.trustDomain ?? 'example.org', { intermediate: options.intermediate ?? false });
+    const ca = options.ca ?? (await TestCa.create(options.trustDomain ?? 'example.org', { intermediate: options.intermediate ?? false }));
     const ownDir = options.socketPath === undefined ? await mkdtemp(join(tmpdir(), 'wlapi-')) : undefined;
     const server = new WorkloadApiTestServer(ca, options.socketPath ?? join(ownDir!, 'agent.sock'), ownDir, options);
     await server.#issue();

@@ -59,8 +59,8 @@ async function httpsService(t: T, source: X509Source) {
   const reached: string[] = [];
   const refused: Error[] = [];
   const server = createHttpsServer(source, authorizeId(CLIENT), {}, (request, response) => {
-    reached.push(String(peerSpiffeId(request.socket as TLSSocket)));
-    response.end(`hello ${peerSpiffeId(request.socket as TLSSocket)}`);
+    reached.push(String(peerSpiffeId(request.socket)));
+    response.end(`hello ${peerSpiffeId(request.socket)}`);
   });
   server.on('tlsClientError', (error) => refused.push(error));
   return { port: await listen(t, server), reached, refused, server };
@@ -194,7 +194,7 @@ test('HTTP/2: an authorized client is served; a refused one never opens a sessio
   const { server, client, intruder } = await workloads(t);
   const reached: string[] = [];
   const h2 = createHttp2SecureServer(server, authorizeId(CLIENT), {}, (request, response) => {
-    reached.push(String(peerSpiffeId(request.socket as TLSSocket)));
+    reached.push(String(peerSpiffeId(request.socket)));
     response.end('h2 ok');
   });
   const port = await listen(t, h2);
