@@ -9,7 +9,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request as undiciRequest } from 'undici';
-import { Server, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   JwtSource,
   PeerRefusedError,
@@ -25,12 +24,11 @@ import {
   tlsClientOptions,
   type Authorizer,
 } from '../../src/index.ts';
-import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
 import { Spire, spireUnavailable } from '../support/spire.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { get, listen } from '../tls/support.ts';
+import { get, grpcRoundTrip, listen } from '../tls/support.ts';
 
 const FRONTEND = 'spiffe://example.org/frontend';
 const BACKEND = 'spiffe://example.org/backend';
@@ -114,7 +112,7 @@ describe('the library against real SPIRE', { skip }, () => {
     const wrong = new Agent({ connect: tlsClientOptions(frontend!, authorizeId(INTRUDER)) });
     t.after(() => wrong.close());
     await assert.rejects(undiciRequest(`https://127.0.0.1:${backendService.port}/`, { dispatcher: wrong }), /peer spiffe:\/\/example\.org\/backend is not authorized/);
-    await grpcRoundTrip(t, backend!, frontend!);
+    await grpcRoundTrip(t, backend!, frontend!, INTRUDER);
   });
 
   test('JwtSource: a real JWT-SVID from the cache, validated locally against the real JWT bundle as the agent validates it', async (t) => {
@@ -175,25 +173,3 @@ describe('the library against real SPIRE', { skip }, () => {
     assert.equal(backendService.reached.length, 1);
   });
 });
-
-/** A gRPC server presenting `server`'s SVID; a client on `client`'s options calls it, and refuses it when expecting another ID. */
-async function grpcRoundTrip(t: T, server: X509Source, client: X509Source): Promise<void> {
-  const grpcServer = new Server();
-  grpcServer.addService(workloadApiService, { FetchJWTSVID: (_call: unknown, callback: (error: null, value: unknown) => void) => callback(null, { svids: [] }) });
-  const material = tlsClientOptions(server, authorizeId(String(client.svid.id)));
-  const port = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(material.ca.join('')), [{ cert_chain: Buffer.from(material.cert), private_key: Buffer.from(material.key) }], true), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  t.after(() => grpcServer.forceShutdown());
-  const call = (expected: string) => {
-    const options = tlsClientOptions(client, authorizeId(expected));
-    const channel = credentials.createSsl(Buffer.from(options.ca.join('')), Buffer.from(options.key), Buffer.from(options.cert), { checkServerIdentity: options.checkServerIdentity });
-    const stub = new SpiffeWorkloadApi(`127.0.0.1:${port}`, channel) as unknown as { FetchJWTSVID: (r: unknown, cb: (e: ServiceError | null, v: unknown) => void) => void; close(): void };
-    t.after(() => stub.close());
-    return new Promise<unknown>((resolve, reject) => stub.FetchJWTSVID({ audience: ['x'] }, (error, value) => (error ? reject(error) : resolve(value))));
-  };
-  assert.deepEqual(await call(String(server.svid.id)), { svids: [] });
-  await assert.rejects(call(INTRUDER), (error: ServiceError) => error.code === Status.UNAVAILABLE && /is not authorized/.test(error.details));
-}

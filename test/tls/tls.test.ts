@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request as undiciRequest } from 'undici';
-import { Server, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   PeerRefusedError,
   SpiffeId,
@@ -25,10 +24,9 @@ import {
   verifyX509Svid,
   X509SvidError,
 } from '../../src/index.ts';
-import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
-import { get, listen } from './support.ts';
+import { get, grpcRoundTrip, listen } from './support.ts';
 
 const SERVER = 'spiffe://example.org/server';
 const CLIENT = 'spiffe://example.org/client';
@@ -236,25 +234,5 @@ test('undici: an Agent with the client options as its connect options', async (t
 
 test('grpc-js: channel credentials from the client options', async (t) => {
   const { server, client } = await workloads(t);
-  // A gRPC server presenting the server SVID (grpc-js serves its own HTTP/2; any service will do).
-  const grpcServer = new Server();
-  grpcServer.addService(workloadApiService, {
-    FetchJWTSVID: (_call: unknown, callback: (error: null, value: unknown) => void) => callback(null, { svids: [] }),
-  });
-  const options = tlsClientOptions(server, authorizeAny());
-  const port = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(options.ca.join('')), [{ cert_chain: Buffer.from(options.cert), private_key: Buffer.from(options.key) }], true), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  t.after(() => grpcServer.forceShutdown());
-  const call = (expected: string) => {
-    const opts = tlsClientOptions(client, authorizeId(expected));
-    const channel = credentials.createSsl(Buffer.from(opts.ca.join('')), Buffer.from(opts.key), Buffer.from(opts.cert), { checkServerIdentity: opts.checkServerIdentity });
-    const stub = new SpiffeWorkloadApi(`127.0.0.1:${port}`, channel) as unknown as { FetchJWTSVID: (r: unknown, cb: (e: ServiceError | null, v: unknown) => void) => void; close(): void };
-    t.after(() => stub.close());
-    return new Promise<unknown>((resolve, reject) => stub.FetchJWTSVID({ audience: ['x'] }, (error, value) => (error ? reject(error) : resolve(value))));
-  };
-  assert.deepEqual(await call(SERVER), { svids: [] });
-  await assert.rejects(call(INTRUDER), (error: ServiceError) => error.code === Status.UNAVAILABLE && /peer spiffe:\/\/example\.org\/server is not authorized/.test(error.details));
+  await grpcRoundTrip(t, server, client, INTRUDER);
 });
