@@ -4,7 +4,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, buildConnector, request as undiciRequest } from 'undici';
 import {
   PeerRefusedError,
   SpiffeId,
@@ -55,13 +55,15 @@ async function workloads(t: T) {
 /** An HTTPS server on the server source that only CLIENT may call; it records who reached the handler. */
 async function httpsService(t: T, source: X509Source) {
   const reached: string[] = [];
+  const clientSerials: string[] = [];
   const refused: Error[] = [];
   const server = createHttpsServer(source, authorizeId(CLIENT), {}, (request, response) => {
     reached.push(String(peerSpiffeId(request.socket)));
+    clientSerials.push(leafSerial(request.socket as TLSSocket));
     response.end(`hello ${peerSpiffeId(request.socket)}`);
   });
   server.on('tlsClientError', (error) => refused.push(error));
-  return { port: await listen(t, server), reached, refused, server };
+  return { port: await listen(t, server), reached, clientSerials, refused, server };
 }
 
 const leafSerial = (socket: TLSSocket): string => socket.getPeerX509Certificate()!.serialNumber;
@@ -219,8 +221,8 @@ test('HTTP/2: an authorized client is served; a refused one never opens a sessio
   assert.deepEqual(reached, [CLIENT]);
 });
 
-test('undici: an Agent with the client options as its connect options', async (t) => {
-  const { server, client } = await workloads(t);
+test('undici: an Agent with the client options as its connect options; with buildConnector per connection it presents each rotated SVID', async (t) => {
+  const { api, server, client } = await workloads(t);
   const service = await httpsService(t, server);
   const agent = new Agent({ connect: tlsClientOptions(client, authorizeId(SERVER)) });
   t.after(() => agent.close());
@@ -230,6 +232,20 @@ test('undici: an Agent with the client options as its connect options', async (t
   const wrong = new Agent({ connect: tlsClientOptions(client, authorizeId(INTRUDER)) });
   t.after(() => wrong.close());
   await assert.rejects(undiciRequest(`https://127.0.0.1:${service.port}/`, { dispatcher: wrong }), /peer spiffe:\/\/example\.org\/server is not authorized/);
+
+  // As docs/library.md shows it: the options read afresh for every new connection.
+  const rotating = new Agent({ connect: (options, callback) => buildConnector(tlsClientOptions(client, authorizeId(SERVER)))(options, callback), pipelining: 0 });
+  t.after(() => rotating.close());
+  const presented = async (): Promise<string> => {
+    const answer = await undiciRequest(`https://127.0.0.1:${service.port}/`, { dispatcher: rotating, reset: true });
+    await answer.body.text();
+    return service.clientSerials.at(-1)!;
+  };
+  assert.equal(await presented(), client.svid.certificates[0]!.serialNumber);
+  const before = client.svid.certificates[0]!.serialNumber;
+  await api.rotate();
+  await waitFor(() => client.svid.certificates[0]!.serialNumber !== before, { what: 'the client SVID to rotate' });
+  assert.equal(await presented(), client.svid.certificates[0]!.serialNumber, 'the rotated client SVID');
 });
 
 test('grpc-js: channel credentials from the client options', async (t) => {
