@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { docExamples } from '../support/doc-examples.ts';
 import { freePort } from '../support/ports.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -15,8 +16,7 @@ import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
-const doc = await readFile(join(root, 'docs', 'library.md'), 'utf8');
-const examples = new Map([...doc.matchAll(/^```ts example=(\w+)\n([\s\S]*?)^```$/gm)].map(([, name, code]) => [name!, code!]));
+const examples = await docExamples(join(root, 'docs', 'library.md'));
 
 type T = { after(fn: () => unknown): void };
 

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, readFile, readdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as library from '../../src/index.ts';
+import { docExamples } from '../support/doc-examples.ts';
 import { tempDir } from '../support/tmp.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
@@ -94,6 +95,22 @@ test('the compiled package (what npm publishes and the image runs) works: bin an
   const compiled = (await import(`${root}${pkg.exports['.']!.default}`)) as Record<string, unknown>;
   assert.equal(typeof compiled.WorkloadApiClient, 'function');
   await readFile(`${root}${pkg.exports['.']!.types}`);
+});
+
+test("the shipped types: docs/library.md's examples type-check as a consumer's code against the compiled package", async (t) => {
+  await build;
+  const consumer = await tempDir(t);
+  await mkdir(join(consumer, 'node_modules', '@types'), { recursive: true });
+  await symlink(root, join(consumer, 'node_modules', 'spiffe-helper'));
+  await symlink(join(root, 'node_modules', '@types', 'node'), join(consumer, 'node_modules', '@types', 'node'));
+  await writeFile(join(consumer, 'package.json'), '{ "type": "module" }');
+  const examples = await docExamples(join(root, 'docs', 'library.md'));
+  for (const [name, code] of examples) await writeFile(join(consumer, `${name}.ts`), code);
+  const config = { compilerOptions: { target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'] }, include: ['*.ts'] };
+  await writeFile(join(consumer, 'tsconfig.json'), JSON.stringify(config));
+  const checked = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', consumer]).catch((error: { stdout: string }) => error);
+  assert.equal((checked as { stdout: string }).stdout, '', 'tsc reports nothing');
+  assert.ok(examples.size >= 3);
 });
 
 // No Docker engine runs here, so the image is proven by its parts: the Dockerfile's sources exist,
