@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { TrustDomain } from '../svid/index.ts';
-import { WorkloadApiClient, formatEndpointAddress, type BackoffPolicy, type ConnectionState, type Watch, type WatchHandler } from '../workload/index.ts';
+import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type BackoffPolicy, type ConnectionState, type Watch, type WatchHandler } from '../workload/index.ts';
 
 export interface SourceOptions {
   /** The Workload API address (unix:///path, tcp://IP:port); default SPIFFE_ENDPOINT_SOCKET. */
@@ -86,11 +86,6 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
     return this.#client;
   }
 
-  /** Reports a problem the source rode out (an 'error' event when someone listens). */
-  protected report(error: Error): void {
-    this.#report(error);
-  }
-
   /** Where the source reads from, for messages. */
   get endpoint(): string {
     return formatEndpointAddress(this.#client.address);
@@ -99,7 +94,7 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
   /** The value 'update' listeners get, once every stream has delivered. */
   protected abstract snapshot(): U;
 
-  /** What the source waits for, for the deadline message ("an X.509 context"). */
+  /** What the source waits for, for the deadline message ("X.509 context"). */
   protected abstract readonly awaited: string;
 
   /** Opens the streams and resolves once each has delivered an accepted value. */
@@ -121,7 +116,7 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
           try {
             stream.accept(value as never);
           } catch (error) {
-            this.#report(error as Error);
+            this.report(error as Error);
             return;
           }
           pending.delete(stream);
@@ -132,7 +127,7 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
           }
           this.emit('update', ...([this.snapshot()] as [U]));
         },
-        onError: (error) => this.#report(error),
+        onError: (error) => this.report(error),
         onStateChange: (state) => {
           this.#states[index] = state;
           if (!this.#closed) this.emit('state', this.state);
@@ -141,7 +136,7 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
       this.#watches.push(watch);
       // A fatal error (InvalidArgument, Unimplemented) ends the stream for good: no retry can help.
       watch.done.catch((error: Error) => {
-        this.#report(error);
+        this.report(error);
         settle.reject(error);
       });
     });
@@ -153,7 +148,8 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
     const deadline = Number.isFinite(timeoutMs)
       ? setTimeout(() => {
           const why = this.#lastError === undefined ? 'nothing arrived' : `last error: ${this.#lastError.message}`;
-          settle.reject(new Error(`no ${this.awaited} from the Workload API at ${this.endpoint} within ${timeoutMs} ms (${why})`));
+          const message = `no ${this.awaited} from the Workload API at ${this.endpoint} within ${timeoutMs} ms (${why})`;
+          settle.reject(new WorkloadApiError('DeadlineExceeded', message, this.#lastError?.message ?? ''));
         }, timeoutMs)
       : undefined;
     try {
@@ -165,14 +161,15 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
     } finally {
       clearTimeout(deadline);
     }
-    // After creation the signal only closes the source; it must not keep a closed source reachable.
+    // After creation the signal closes the source.
     if (signal !== undefined) {
       signal.removeEventListener('abort', onAbort);
       signal.addEventListener('abort', () => void this.close(), { once: true });
     }
   }
 
-  #report(error: Error): void {
+  /** Reports a problem the source rode out (an 'error' event when someone listens). */
+  protected report(error: Error): void {
     this.#lastError = error;
     // An unheard 'error' would throw and crash the program over an outage the source rides out.
     if (!this.#closed && this.listenerCount('error') > 0) this.emit('error', error);
