@@ -36,9 +36,9 @@ export function tlsClientOptions(source: X509Source, authorizer: Authorizer): Sp
       }
     },
     /*
-     * No session resumption: a resumed session skips checkServerIdentity, and Node's https.Agent
-     * would resume a session that another authorizer (or the previous SVID) established. An own
-     * `session` property overrides the one the agent adds.
+     * No session resumption through tls.connect or an https.Agent (an own `session` property
+     * overrides the one the agent adds): a resumed session skips checkServerIdentity, so the server
+     * would not be checked against the current bundles.
      */
     session: undefined,
   };
