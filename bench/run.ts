@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { atomicWriteBench } from './atomic-write.ts';
 import { helpersBench } from './helpers.ts';
+import { mtlsBench } from './mtls.ts';
 
 execFileSync('npm', ['run', 'build'], { cwd: new URL('..', import.meta.url).pathname, stdio: 'ignore' });
 console.log(`spiffe-helper benchmarks (${process.version}, ${new Date().toISOString()})\n`);
@@ -16,3 +17,7 @@ const { rows, note } = await helpersBench();
 console.table(rows);
 console.log('   update = rotation pushed until the new certificate is on disk; key≠cert = a key that does not match');
 console.log(`   the certificate read with it; partial = a file that does not parse. ${note}`);
+
+console.log('\n3. The library: mTLS by SPIFFE ID (createHttpsServer + tlsClientOptions) beside plain Node TLS:');
+console.table(await mtlsBench());
+console.log('   a peer certificate first seen costs a full ASN.1 read of its extensions (some ms) once; later ones are cached.');

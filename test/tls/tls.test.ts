@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, request as undiciRequest } from 'undici';
@@ -188,6 +189,32 @@ test('a federated peer verifies only against its own trust domain bundle: anothe
   assert.throws(() => verifyX509Svid(forged.chainDer, server), (error: unknown) => error instanceof X509SvidError && /example\.org bundle/.test(error.message));
   const unknown = await api.ca.issueSvid('spiffe://third.org/x');
   assert.throws(() => verifyX509Svid(unknown.chainDer, server), /no X\.509 bundle for its trust domain third\.org/);
+});
+
+test('SVIDs issued through an intermediate CA: servers that authorize by ID or trust domain accept them; authorizeAny cannot', async (t) => {
+  const api = await WorkloadApiTestServer.start({ intermediate: true, svids: [{ spiffeId: SERVER, hint: 'server' }, { spiffeId: CLIENT, hint: 'client' }] });
+  t.after(() => api.stop());
+  const [server, client] = await Promise.all(['server', 'client'].map((hint) => X509Source.create({ endpoint: api.address, picker: pickHint(hint) })));
+  t.after(() => Promise.all([server!.close(), client!.close()]));
+  assert.equal(client!.svid.certificates.length, 2, 'leaf and intermediate');
+  const reached: string[] = [];
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
+    reached.push(String(peerSpiffeId(request.socket)));
+    response.end('ok');
+  };
+  // Node shows a server only the client's leaf: trusting just example.org's authorities, OpenSSL's check of the whole chain is the proof.
+  for (const authorizer of [authorizeId(CLIENT), authorizeOneOf(CLIENT), authorizeMemberOf('example.org')]) {
+    const port = await listen(t, createHttpsServer(server!, authorizer, {}, handler));
+    assert.deepEqual(await get(port, tlsClientOptions(client!, authorizeId(SERVER))), { status: 200, body: 'ok' }, 'the client verifies the server through its intermediate too');
+  }
+  assert.deepEqual(reached, [CLIENT, CLIENT, CLIENT]);
+  const refused: Error[] = [];
+  const any = createHttpsServer(server!, authorizeAny(), {}, handler);
+  any.on('tlsClientError', (error) => refused.push(error));
+  await assert.rejects(get(await listen(t, any), tlsClientOptions(client!, authorizeId(SERVER))));
+  await waitFor(() => refused.length === 1, { what: 'the refusal' });
+  assert.match(refused[0]!.message, /does not verify to any authority of the example\.org bundle \(if it chains through intermediate certificates: .*authorize by ID or trust domain/);
+  assert.equal(reached.length, 3);
 });
 
 test('HTTP/2: an authorized client is served; a refused one never opens a session', async (t) => {
