@@ -68,7 +68,7 @@ test('the library entry loads none of the command\'s dependencies (pino, chokida
   const { loaded, exports } = await useLibrary(process.execPath, join(root, 'src', 'index.ts'));
   assert.ok(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the module recorder sees what the library loads');
   assert.deepEqual(loaded.filter((url) => CLI_ONLY.test(url)), []);
-  for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {
+  for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'grpcCredentials', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {
     assert.ok(exports.includes(name), name);
   }
 });

@@ -18,6 +18,7 @@ import {
   createHttp2SecureServer,
   createHttpsServer,
   createTlsServer,
+  grpcCredentials,
   peerSpiffeId,
   pickHint,
   privateKeyToPem,
@@ -28,6 +29,8 @@ import {
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { get, grpcRoundTrip, listen } from './support.ts';
+import { Server as GrpcServer, ServerCredentials, status as Status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
 
 const SERVER = 'spiffe://example.org/server';
 const CLIENT = 'spiffe://example.org/client';
@@ -278,4 +281,41 @@ test('undici: an Agent with the client options as its connect options; with buil
 test('grpc-js: channel credentials from the client options', async (t) => {
   const { server, client } = await workloads(t);
   await grpcRoundTrip(t, server, client, INTRUDER);
+});
+
+test('grpcCredentials: a grpc-js channel presents the current SVID on each new connection, also after a rotation', async (t) => {
+  const { api, server, client } = await workloads(t);
+  const seen: string[] = [];
+  const grpcServer = new GrpcServer();
+  grpcServer.addService(workloadApiService, {
+    FetchJWTSVID: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      seen.push(call.getAuthContext().sslPeerCertificate!.serialNumber);
+      callback(null, { svids: [] });
+    },
+  });
+  const material = tlsClientOptions(server, authorizeAny());
+  const port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(material.ca.join('')), [{ cert_chain: Buffer.from(material.cert), private_key: Buffer.from(material.key) }], true), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  t.after(() => grpcServer.forceShutdown());
+  const credentials = grpcCredentials(client, authorizeId(SERVER));
+  const call = (channelCredentials = credentials) => {
+    // Its own connections, as a new process or a reconnect would have.
+    const stub = new SpiffeWorkloadApi(`127.0.0.1:${port}`, channelCredentials, { 'grpc.use_local_subchannel_pool': 1 }) as unknown as {
+      FetchJWTSVID: (r: unknown, cb: (e: ServiceError | null, v: unknown) => void) => void;
+      close(): void;
+    };
+    t.after(() => stub.close());
+    return new Promise<unknown>((resolve, reject) => stub.FetchJWTSVID({ audience: ['x'] }, (error, value) => (error ? reject(error) : resolve(value))));
+  };
+  await call();
+  const before = client.svid.certificates[0]!.serialNumber;
+  assert.deepEqual(seen, [before]);
+  await api.rotate();
+  await waitFor(() => client.svid.certificates[0]!.serialNumber !== before, { what: 'the client SVID to rotate' });
+  await call();
+  assert.equal(seen[1], client.svid.certificates[0]!.serialNumber, 'the same credentials present the rotated SVID');
+  await assert.rejects(call(grpcCredentials(client, authorizeId(INTRUDER))), (error: ServiceError) => error.code === Status.UNAVAILABLE && error.details.includes(`peer ${SERVER} is not authorized`));
 });
