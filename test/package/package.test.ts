@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as library from '../../src/index.ts';
 import { tempDir } from '../support/tmp.ts';
+import { spireUnavailable } from '../support/spire.ts';
+import { GO_HELPER } from '../../bench/contenders.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -79,4 +82,20 @@ test("the runtime stage's contents run the helper: compiled JavaScript and produ
   const oneShot = await run(node, [entry, '-config', join(root, 'config', 'oneshot.conf')], { env: { ...process.env } }).catch((error: { code: number; stderr: string }) => error);
   assert.equal((oneShot as { code: number }).code, 1);
   assert.match((oneShot as { stderr: string }).stderr, /no Workload API address|no Workload API socket/);
+});
+
+// The benchmark (npm run bench) once through with tiny counts, on the package as built, so it keeps
+// working; its figures are not asserted (timings belong to the bench, not to shared test machines).
+test('the benchmark runs every part and prints a row for each helper and the floor', async () => {
+  await build;
+  const { stdout } = await run(process.execPath, [join(root, 'bench', 'run.ts'), '--smoke', '--no-build'], { cwd: root, timeout: 240_000 });
+  for (const title of ['One-shot fetch from a real SPIRE agent', 'Daemon: idle, then', 'Rotation latency over', 'Writing a 3-file set']) {
+    assert.ok(stdout.includes(title), `no "${title}" table in:\n${stdout}`);
+  }
+  const rows = (name: string) => stdout.split('\n').filter((line) => line.startsWith(name)).length;
+  // One-shot (with real SPIRE), daemon and latency each print a row per helper; one-shot adds the floor.
+  const withSpire = spireUnavailable() === undefined;
+  assert.equal(rows('spiffe-helper (Node, this project)'), withSpire ? 3 : 2, stdout);
+  assert.equal(rows('node -e 0'), withSpire ? 1 : 0, stdout);
+  if (existsSync(GO_HELPER)) assert.equal(rows('spiffe-helper v0.11.0 (Go)'), withSpire ? 3 : 2, stdout);
 });
