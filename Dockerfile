@@ -27,5 +27,5 @@ ENV NODE_ENV=production
 # The node image's unprivileged user. Run as the wrapped program's user instead when the helper must
 # signal it in a shared process namespace, or write files it owns.
 USER node
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/spiffe-helper/dist/cmd/spiffe-helper.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/spiffe-helper/dist/bin/spiffe-helper.js"]
 CMD ["-config", "/etc/spiffe-helper/helper.conf"]
