@@ -48,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = await createLogger({ level: config.logLevel, format: config.logFormat });
   if (!config.daemonMode) {
     try {
       await runOnce(config, log);
