@@ -44,7 +44,8 @@ export class Harness {
   async startHelper(contender: Contender, program?: HelperSettings['program']): Promise<void> {
     const settings: HelperSettings = { socketPath: this.server.socketPath, certDir: this.certDir, daemon: true, ...(program === undefined ? {} : { program }) };
     const { command, args } = await contender.prepare(this.dir, settings);
-    const helper = spawn(command, args, { env: helperEnv, cwd: this.dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    // stderr ignored: the Go helper logs every update at info level, and a failure shows as a timeout.
+    const helper = spawn(command, args, { env: helperEnv, cwd: this.dir, stdio: 'ignore' });
     this.#helper = helper;
     this.#exited = once(helper, 'exit');
     await this.onDisk(this.currentSerial(), 30_000);

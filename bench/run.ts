@@ -101,6 +101,6 @@ if (parts.has('writer')) {
 }
 
 if (values.record !== undefined && !smoke) {
-  await recordRun(`${ROOT}BENCHMARKS.md`, values.record, [...header, '', ...tables.map(markdownTable)].join('\n\n'));
+  await recordRun(`${ROOT}BENCHMARKS.md`, values.record, [header.join('\n'), ...tables.map(markdownTable)].join('\n\n'));
   console.log(`\nrecorded in BENCHMARKS.md as "${values.record}"`);
 }
