@@ -148,8 +148,11 @@ test('the Dockerfile: distroless Node 24, only the bundle, a numeric non-root us
   // A read-only root: the compile cache is made at build time, where the launcher reads it.
   const cache = /^ENV NODE_COMPILE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')) ?? '')?.[1];
   assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'NODE_COMPILE_CACHE inside the image');
-  const warm = finalStage.findIndex((line) => line.startsWith('RUN ["/nodejs/bin/node", "/opt/spiffe-helper/'));
+  const warm = finalStage.findIndex((line) => line.startsWith('RUN ["/nodejs/bin/node"'));
   assert.ok(warm > finalStage.findIndex((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')), 'the cache is written after NODE_COMPILE_CACHE is set');
+  // The cache is keyed on V8's flags: it is made by the entry point's own node command line.
+  const warmArgs = JSON.parse(finalStage[warm]!.slice('RUN '.length)) as string[];
+  assert.deepEqual(warmArgs.slice(0, -1), entrypoint.slice(2));
 });
 
 test('the packed package (npm pack) runs a one-shot fetch from an empty directory with its bin alone, as the image does', async (t) => {
