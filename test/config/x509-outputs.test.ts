@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { ConfigError, describeConfig, parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 
 // The output keys: combined PEM, PKCS#12 with its password, [[x509_svids]] entries and layout.
@@ -117,4 +117,26 @@ test('layout = "filesystem_delivery" is an output of its own and refuses every o
       `helper.conf:2: ${key}: cannot be used with layout = "filesystem_delivery", which writes exactly credential-bundle.pem and one <trust domain>.spiffe-trust-bundle.pem per trust domain: remove it, or run another helper with another cert_dir`,
     );
   }
+});
+
+test('-check describes every new output with its mode, names where the password comes from, and never prints it', () => {
+  const config = parse(
+    [
+      'cert_dir = "/certs"',
+      'combined_pem_file_name = "haproxy.pem"',
+      'pkcs12_keystore_file_name = "keystore.p12"',
+      'pkcs12_password_env = "P12_PASSWORD"',
+      '[[x509_svids]]',
+      'spiffe_id = "spiffe://example.org/db"',
+      'pkcs12_truststore_file_name = "db-trust.p12"',
+    ].join('\n'),
+  );
+  const text = describeConfig(config).join('\n');
+  assert.match(text, /\/certs\/haproxy\.pem {2}0600 {2}PKCS#8 private key, leaf and intermediates in one PEM/);
+  assert.match(text, /\/certs\/keystore\.p12 {2}0600 {2}PKCS#12 keystore: key and chain, alias = the SPIFFE ID, password from environment variable P12_PASSWORD/);
+  assert.match(text, /X\.509-SVID spiffe:\/\/example\.org\/db:\n {2}\/certs\/db-trust\.p12 {2}0644 {2}PKCS#12 truststore/);
+  assert.doesNotMatch(text, /from-env/, 'the password itself is never shown');
+  const delivery = describeConfig(parse('cert_dir = "/run/secrets/workload-spiffe-credentials"\nlayout = "filesystem_delivery"')).join('\n');
+  assert.match(delivery, /credential-bundle\.pem {2}0600/);
+  assert.match(delivery, /<trust domain>\.spiffe-trust-bundle\.pem {2}0644/);
 });
