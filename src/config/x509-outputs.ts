@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { unreadable } from './errors.ts';
 import type { Table } from './parse.ts';
 import type { Layout, PemFileNames, Pkcs12Password, X509FileNames, X509SvidOutput } from './types.ts';
-import { describeType, readFileName, readSpiffeId } from './values.ts';
+import { describeType, readFileName, readSpiffeId, type Check } from './values.ts';
 
 // The keys that say where X.509-SVIDs go: the Go helper's PEM trio, the combined PEM and PKCS#12
 // files, [[x509_svids]] entries for more identities, and the Filesystem Delivery layout.
@@ -77,23 +78,21 @@ export function readX509Svids(top: Table): X509SvidOutput[] {
 }
 
 /** The password file as written by `echo secret > file`: one trailing line break is not part of it. */
-function readPasswordFile(value: unknown): { ok: true; value: Pkcs12Password } | { ok: false; why: string } {
+function readPasswordFile(value: unknown): Check<Pkcs12Password> {
   if (typeof value !== 'string' || value === '') return { ok: false, why: `expected a file path, got ${describeType(value)}` };
   const path = resolve(value);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    return { ok: false, why: `cannot read ${path}: ${why}` };
+    return { ok: false, why: `cannot read ${path}: ${unreadable(error)}` };
   }
   const password = text.replace(/\r?\n$/, '');
   if (password === '') return { ok: false, why: `${path} is empty: a PKCS#12 password must not be empty` };
   return { ok: true, value: { value: password, source: `file ${path}` } };
 }
 
-function readPasswordEnv(value: unknown, env: NodeJS.ProcessEnv): { ok: true; value: Pkcs12Password } | { ok: false; why: string } {
+function readPasswordEnv(value: unknown, env: NodeJS.ProcessEnv): Check<Pkcs12Password> {
   if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
     return { ok: false, why: `expected an environment variable name such as "KEYSTORE_PASSWORD", got ${describeType(value)}` };
   }
