@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { certificatesToPem, privateKeyToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
-import type { OutputFile } from '../output/index.ts';
+import { fileNameProblem, type OutputFile } from '../output/index.ts';
 
 /** What the X.509 files should hold: the config's file names, modes and content switches. */
 export interface X509RenderPlan {
@@ -38,12 +38,18 @@ export function selectSvid(context: X509Context, hint: string): X509Svid {
   return match;
 }
 
+export interface X509Files {
+  readonly files: OutputFile[];
+  /** Federated bundle files that cannot be written (their name does not fit), one line each saying why. */
+  readonly skipped: string[];
+}
+
 /**
  * The X.509 files as the Go helper writes them: the SVID file holds the leaf and its intermediates,
  * the key file the PKCS#8 key, the bundle file the trust domain's authorities (plus intermediates or
  * federated authorities when asked), and optionally one file per federated trust domain.
  */
-export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): OutputFile[] {
+export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): X509Files {
   const svid = selectSvid(context, plan.hint);
   const keep = (certs: readonly X509Certificate[]): X509Certificate[] =>
     plan.omitExpired ? certs.filter((cert) => new Date(cert.validTo).getTime() > now.getTime()) : [...certs];
@@ -66,16 +72,21 @@ export function renderX509Files(context: X509Context, plan: X509RenderPlan, now:
     { name: plan.keyFileName, content: privateKeyToPem(svid.privateKey), mode: plan.keyFileMode },
     { name: plan.bundleFileName, content: certificatesToPem(keep(bundleCerts)), mode: plan.certFileMode },
   ];
+  const skipped: string[] = [];
   if (plan.federatedBundleFileName !== undefined) {
     for (const td of federated) {
-      files.push({
-        name: federatedFileName(plan.federatedBundleFileName, td),
-        content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])),
-        mode: plan.certFileMode,
-      });
+      // A federated domain's name comes from the agent: one that cannot be a file name must not stop
+      // the workload's own identity from being written.
+      const name = federatedFileName(plan.federatedBundleFileName, td);
+      const problem = fileNameProblem(name);
+      if (problem !== undefined) {
+        skipped.push(`the bundle file of federated trust domain ${td.length > 60 ? `${td.slice(0, 60)}…` : td} is not written: ${problem}`);
+        continue;
+      }
+      files.push({ name, content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])), mode: plan.certFileMode });
     }
   }
-  return files;
+  return { files, skipped };
 }
 
 function federatedFileName(pattern: string, trustDomain: string): string {
