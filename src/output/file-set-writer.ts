@@ -108,9 +108,13 @@ export class FileSetWriter {
     });
   }
 
-  /** Writes the set last written again, e.g. after someone removed the directory. */
+  /**
+   * Writes the set last written again, e.g. after someone removed the directory. The directory is
+   * made again only where its parent still exists: when a whole tree is gone (an unmounted volume),
+   * keys must not be written to whatever lies beneath.
+   */
   restore(): Promise<{ changed: boolean }> {
-    return this.#enqueue(() => this.#write(this.#last ?? []));
+    return this.#enqueue(() => this.#write(this.#last ?? [], false));
   }
 
   #enqueue<T>(action: () => Promise<T>): Promise<T> {
@@ -169,9 +173,9 @@ export class FileSetWriter {
     return undefined;
   }
 
-  async #write(files: readonly OutputFile[]): Promise<{ changed: boolean }> {
+  async #write(files: readonly OutputFile[], makeParents = true): Promise<{ changed: boolean }> {
     checkNames(files);
-    await this.#ensureDir();
+    await this.#ensureDir(makeParents);
     const previous = await this.#currentGeneration();
     if ((await this.#difference(previous, files)) === undefined) {
       this.#last = files;
@@ -238,10 +242,10 @@ export class FileSetWriter {
     }
   }
 
-  async #ensureDir(): Promise<void> {
+  async #ensureDir(makeParents: boolean): Promise<void> {
     try {
       if (!(await exists(this.dir))) {
-        await mkdir(this.dir, { recursive: true, mode: this.#dirMode });
+        await mkdir(this.dir, { recursive: makeParents, mode: this.#dirMode });
         await chmod(this.dir, this.#dirMode);
       } else if (!(await stat(this.dir)).isDirectory()) {
         throw new Error('exists and is not a directory');

@@ -167,4 +167,7 @@ test('verify() names a missing or altered file, and writing the last set again r
   assert.deepEqual(await writer.restore(), { changed: true });
   assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 1\n/);
   assert.match(await readFile(join(dir, 'b'), 'utf8'), /^gen 1\n/);
+  await rm(root, { recursive: true, force: true });
+  await assert.rejects(writer.restore(), /cannot create the output directory .*ENOENT/);
+  await assert.rejects(lstat(root), { code: 'ENOENT' }, 'a vanished tree is not made again');
 });
