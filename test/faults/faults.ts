@@ -3,13 +3,14 @@
 // times into a real helper process and reports what it survived, what was lost and how long it took
 // to come back.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { keyMatches } from '../helper/support.ts';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
 import { waitFor } from '../support/wait.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
@@ -73,10 +74,8 @@ export async function setProblem(certDir: string): Promise<string | undefined> {
     const [cert, key, bundle, jwt, jwtBundle] = await Promise.all(
       ['svid.pem', 'svid_key.pem', 'svid_bundle.pem', 'db.jwt', 'jwt_bundle.json'].map((name) => readFile(join(certDir, name), 'utf8')),
     );
-    const leaf = new X509Certificate(cert!);
-    const spki = (k: Parameters<typeof createPublicKey>[0]) => createPublicKey(k).export({ type: 'spki', format: 'der' });
-    if (!spki(createPrivateKey(key!)).equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) return "the key is not the certificate's";
-    if (!leaf.verify(new X509Certificate(bundle!).publicKey)) return 'the certificate is not issued by the bundle';
+    if (!keyMatches(cert!, key!)) return "the key is not the certificate's";
+    if (!new X509Certificate(cert!).verify(new X509Certificate(bundle!).publicKey)) return 'the certificate is not issued by the bundle';
     if (jwt!.split('.').length !== 3) return 'db.jwt is not a JWT';
     JSON.parse(jwtBundle!);
     return undefined;
