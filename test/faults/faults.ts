@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { keyMatches } from '../helper/support.ts';
+import { keyMatches, x509Config } from '../helper/support.ts';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
 import { waitFor } from '../support/wait.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
@@ -55,17 +55,7 @@ async function workDir(c: Cleanup): Promise<string> {
 
 /** Every output the scenarios configure: the X.509 set, one JWT-SVID, the JWT bundle. */
 function helperConfig(agentAddress: string, certDir: string): string {
-  return `agent_address = ${JSON.stringify(agentAddress)}
-cert_dir = ${JSON.stringify(certDir)}
-svid_file_name = "svid.pem"
-svid_key_file_name = "svid_key.pem"
-svid_bundle_file_name = "svid_bundle.pem"
-jwt_bundle_file_name = "jwt_bundle.json"
-log_level = "debug"
-[[jwt_svids]]
-jwt_audience = "db"
-jwt_svid_file_name = "db.jwt"
-`;
+  return x509Config(agentAddress, certDir, 'jwt_bundle_file_name = "jwt_bundle.json"\n[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = "db.jwt"');
 }
 
 /** Why the files in `certDir` are not one complete, consistent set now, or undefined when they are. */
@@ -125,8 +115,16 @@ async function startAgent(c: Cleanup, socketPath: string): Promise<AgentProcess>
   return { child, kill };
 }
 
-/** The agent SIGKILLed at a random point (rotations in flight), then started again on the same socket. */
-export async function agentKills(c: Cleanup, tries: number): Promise<FaultRow> {
+/**
+ * The agent stopped by `fault` and started again on the same socket, `tries` times; recovery is
+ * from the new agent serving to the files holding its SVID (a new agent process has a new CA).
+ */
+async function agentRestarts(
+  c: Cleanup,
+  tries: number,
+  fault: string,
+  stop: (agent: AgentProcess, socket: string, helper: HelperProcess) => Promise<void>,
+): Promise<FaultRow> {
   const dir = await workDir(c);
   const certs = join(dir, 'certs');
   const socket = join(dir, 'agent.sock');
@@ -137,50 +135,37 @@ export async function agentKills(c: Cleanup, tries: number): Promise<FaultRow> {
   let filesLost = 0;
   const recoveryMs: number[] = [];
   for (let i = 0; i < tries; i++) {
-    agent.child.kill('SIGUSR2');
-    await randomPause(200);
-    await agent.kill();
+    await stop(agent, socket, helper);
     if ((await setProblem(certs)) !== undefined) filesLost++;
     agent = await startAgent(c, socket);
     const started = Date.now();
     const previous = serial;
-    // A new agent process has a new CA: the set is current again once it holds its SVID.
     serial = await waitForSet(certs, (s) => s !== previous).catch(() => previous);
     if (serial !== previous && alive(helper)) {
       survived++;
       recoveryMs.push(Date.now() - started);
     }
   }
-  return { fault: 'agent killed (SIGKILL) at a random point and restarted', tries, survived, filesLost, recoveryMs };
+  return { fault, tries, survived, filesLost, recoveryMs };
+}
+
+/** The agent SIGKILLed at a random point (a rotation in flight), then started again. */
+export function agentKills(c: Cleanup, tries: number): Promise<FaultRow> {
+  return agentRestarts(c, tries, 'agent killed (SIGKILL) at a random point and restarted', async (agent) => {
+    agent.child.kill('SIGUSR2');
+    await randomPause(200);
+    await agent.kill();
+  });
 }
 
 /** The agent gone and its socket removed until the helper notices, then the socket re-created. */
-export async function socketRemoved(c: Cleanup, tries: number): Promise<FaultRow> {
-  const dir = await workDir(c);
-  const certs = join(dir, 'certs');
-  const socket = join(dir, 'agent.sock');
-  let agent = await startAgent(c, socket);
-  const helper = await startHelper(c, dir, helperConfig(`unix://${socket}`, certs));
-  let serial = await waitForSet(certs, () => true);
-  let survived = 0;
-  let filesLost = 0;
-  const recoveryMs: number[] = [];
-  for (let i = 0; i < tries; i++) {
+export function socketRemoved(c: Cleanup, tries: number): Promise<FaultRow> {
+  return agentRestarts(c, tries, 'agent socket removed, then re-created by a new agent', async (agent, socket, helper) => {
     await agent.kill();
     await rm(socket, { force: true });
     const seen = helper.logs.length;
     await helper.waitForLog((l) => helper.logs.indexOf(l) >= seen && /no Workload API socket at/.test(l.msg), { timeoutMs: RECOVERY_TIMEOUT_MS });
-    if ((await setProblem(certs)) !== undefined) filesLost++;
-    agent = await startAgent(c, socket);
-    const started = Date.now();
-    const previous = serial;
-    serial = await waitForSet(certs, (s) => s !== previous).catch(() => previous);
-    if (serial !== previous && alive(helper)) {
-      survived++;
-      recoveryMs.push(Date.now() - started);
-    }
-  }
-  return { fault: 'agent socket removed, then re-created by a new agent', tries, survived, filesLost, recoveryMs };
+  });
 }
 
 /** Messages no agent should send: garbage, wrong keys, no SVIDs, and one over gRPC's 4 MiB limit. */
