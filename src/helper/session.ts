@@ -1,11 +1,10 @@
 import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
-import type { JwtBundleSet, JwtSvid } from '../svid/index.ts';
+import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
 import { HealthState } from '../health/index.ts';
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
-import { selectSvid } from './render.ts';
+import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509 } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 
 /** What a session hands back to its owner after each write. */
@@ -84,7 +83,7 @@ export class Session {
     this.#heartbeat.unref();
     this.health.beat();
 
-    if (config.x509 !== undefined) {
+    if (writesX509(config)) {
       this.#watch(
         'X.509-SVID',
         this.#client.watchX509Context({
@@ -106,12 +105,12 @@ export class Session {
             this.#scheduleWrite();
           },
           onError: (error) => this.#discarded('JWT bundle', JWT_BUNDLE_OUTPUT, error),
-          ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
+          ...(!writesX509(config) ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
     }
     // With no stream to watch, the JWT-SVID fetches are what tells whether the agent is reachable.
-    const fetchesReportAgent = config.x509 === undefined && config.jwtBundle === undefined;
+    const fetchesReportAgent = !writesX509(config) && config.jwtBundle === undefined;
     for (const jwt of config.jwtSvids) {
       const seeded = seed?.jwtSvids.get(jwtRequestKey(jwt));
       if (seeded !== undefined) this.#acceptJwtSvid(jwt, seeded);
@@ -209,17 +208,21 @@ export class Session {
   }
 
   #acceptX509(context: X509Context): boolean {
+    let svids: X509Svid[];
     try {
-      this.#plan.setX509(context, new Date());
+      svids = this.#plan.setX509(context, new Date());
     } catch (error) {
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
       this.health.recordRejected(X509_OUTPUT, messageOf(error));
       return false;
     }
-    const svid = selectSvid(context, this.config.hint);
+    // Health follows the SVID that expires first: the files are only as fresh as it.
+    const [first, ...rest] = svids;
+    if (first === undefined) return false;
+    const svid = rest.reduce((soonest, next) => (next.notAfter < soonest.notAfter ? next : soonest), first);
     this.health.recordAccepted(X509_OUTPUT);
     this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, notBefore: svid.notBefore });
-    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length }, 'X.509-SVID update received');
+    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length, written: svids.length }, 'X.509-SVID update received');
     const skipped = this.#plan.skipped.join('; ');
     if (skipped !== this.#skipped && skipped !== '') this.#log.warn(skipped);
     this.#skipped = skipped;
