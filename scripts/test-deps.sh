@@ -42,6 +42,8 @@ want openjdk-17-jdk-headless have javac
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock
+# GNU time reports a process's CPU and peak memory for the one-shot benchmark (npm run bench).
+want time test -x /usr/bin/time
 # cgo (SPIRE's SQLite datastore) needs a C toolchain, but only while SPIRE still has to be built.
 if [ ! -x "$SPIRE_BIN/spire-server" ] || [ ! -x "$SPIRE_BIN/spire-agent" ]; then
   want gcc have gcc
