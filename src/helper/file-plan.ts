@@ -1,7 +1,7 @@
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import type { OutputFile } from '../output/index.ts';
-import type { HelperConfig } from '../config/index.ts';
+import { hasX509Files, type HelperConfig } from '../config/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
@@ -18,7 +18,7 @@ function x509Targets(config: HelperConfig): X509Target[] {
     pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
     pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
   };
-  const topWrites = config.layout === 'filesystem_delivery' || [top.pem, top.combinedPemFileName, top.pkcs12KeystoreFileName, top.pkcs12TruststoreFileName].some((name) => name !== undefined);
+  const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
   return [...(topWrites ? [top] : []), ...config.x509Svids];
 }
 
