@@ -39,7 +39,7 @@ async function manifests(file: string) {
   const workload = documents.find((d) => d.kind !== 'ConfigMap')!;
   const pod = workload.spec.template.spec as PodSpec;
   const helper = pod.initContainers.find((c) => c.name === 'spiffe-helper')!;
-  const config = parseConfig(configMap.data['helper.conf'], `${file}: helper.conf`);
+  const config = await parseConfig(configMap.data['helper.conf'], `${file}: helper.conf`);
   return { configMap, pod, helper, config };
 }
 
