@@ -1,12 +1,13 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
-import { parseConfig, readConfigText, type HelperConfig } from '../config/index.ts';
+import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
 import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Session } from './session.ts';
 
 export interface HelperOptions {
-  readonly configFile: string;
+  /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */
+  readonly config: ConfigInputs;
   readonly log: Logger;
 }
 
@@ -76,15 +77,18 @@ export class Daemon {
     process.on('SIGTERM', this.#onStopSignal);
     process.on('SIGINT', this.#onStopSignal);
     process.on('SIGHUP', this.#onReloadSignal);
-    this.#configText = await readConfigText(this.#options.configFile);
-    // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
-    // ..data swap replace the file without changing it.
-    const name = basename(this.#options.configFile);
-    this.#watcher = watchFiles(dirname(this.#options.configFile), { depth: 0, ignoreInitial: true, followSymlinks: false });
-    this.#watcher.on('all', (_event, path) => {
-      const changed = basename(path);
-      if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
-    });
+    const file = this.#options.config.file;
+    if (file !== undefined) {
+      this.#configText = await readConfigText(file);
+      // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
+      // ..data swap replace the file without changing it.
+      const name = basename(file);
+      this.#watcher = watchFiles(dirname(file), { depth: 0, ignoreInitial: true, followSymlinks: false });
+      this.#watcher.on('all', (_event, path) => {
+        const changed = basename(path);
+        if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
+      });
+    }
     this.#log.info({ endpoint: this.#session.endpoint, certDir: this.#session.config.certDir }, 'spiffe-helper started');
     await this.#session.start();
   }
@@ -99,10 +103,12 @@ export class Daemon {
     if (this.#stopping) return;
     let config: HelperConfig;
     try {
-      const text = await readConfigText(this.#options.configFile);
+      const file = this.#options.config.file;
+      const text = file === undefined ? undefined : await readConfigText(file);
       if (onlyIfChanged && text === this.#configText) return;
       this.#configText = text;
-      config = parseConfig(text, this.#options.configFile);
+      config = await parseConfig(text, this.#options.config);
+      for (const warning of config.warnings) this.#log.warn(warning);
     } catch (error) {
       this.#log.error(`${reason}; the new config is not applied: ${error instanceof Error ? error.message : String(error)}`);
       return;
@@ -131,7 +137,10 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
-    const programStatus = this.#programStarted ? await this.#program?.stop(signal) : undefined;
+    // A program run again at each update ('rerun') that is not running now has no say in the exit code.
+    const idle = this.#session.config.cmdExit === 'rerun' && this.#program?.pid === undefined;
+    const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
+    const programStatus = idle ? undefined : status;
     await this.#shutdown();
     this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
   }
@@ -196,6 +205,15 @@ export class Daemon {
         this.#program.start();
       } catch (error) {
         void this.#fail(error instanceof Error ? error : new Error(String(error)));
+      }
+      return;
+    }
+    if (changed && this.#program !== undefined && this.#session.config.cmdExit === 'rerun' && this.#program.pid === undefined) {
+      // The Go helper's behaviour: a program that has exited is started again by the next update.
+      try {
+        this.#program.start();
+      } catch (error) {
+        this.#log.error(`cannot start the program again: ${error instanceof Error ? error.message : String(error)}`);
       }
       return;
     }

@@ -11,8 +11,11 @@ export interface ProgramSpec {
   readonly stopSignal: NodeJS.Signals;
   /** How long after the stop signal the program's process group gets SIGKILL. */
   readonly killTimeoutMs: number;
-  /** 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff. */
-  readonly onExit: 'exit' | 'restart';
+  /**
+   * 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff;
+   * 'rerun': it stays down until start() is called again (the Go helper starts it at the next update).
+   */
+  readonly onExit: 'exit' | 'restart' | 'rerun';
   /** The restart delay starts at 1 s and doubles up to this. */
   readonly restartBackoffMaxMs: number;
 }
@@ -154,6 +157,10 @@ export class WrappedProgram {
     if (this.#child === child) this.#child = undefined;
     if (child.ending) {
       this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}`);
+      return;
+    }
+    if (this.#spec.onExit === 'rerun') {
+      this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}; it is started again at the next update`);
       return;
     }
     this.#log.warn({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)} without being asked to stop`);
