@@ -44,6 +44,9 @@ function onExit(config: HelperConfig): string {
   }
 }
 
+const allInterfaces = (config: HelperConfig): string =>
+  config.healthChecks.bindAddress === '0.0.0.0' ? '; on every interface, as the Go helper listens (bind_address to limit it)' : '';
+
 const FORMATS = { toml: 'TOML', hcl: "HCL (the Go helper's language)" } as const;
 
 /** What the helper would do with this config, one fact a line, for a dry run. */
@@ -87,7 +90,7 @@ export function describeConfig(config: HelperConfig): string[] {
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled
-        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)${allInterfaces(config)}`
         : 'health: listener off',
     );
   }

@@ -3,7 +3,7 @@ import { parseText, type ParsedText, type Raw } from './document.ts';
 import { ConfigError } from './errors.ts';
 import { checkHost, type HostChecks } from './host.ts';
 import { readEnvironment } from './environment.ts';
-import { HEALTH_KEYS, JWT_SVID_KEYS, TOP_LEVEL_NAMES } from './keys.ts';
+import { HEALTH_KEYS, JWT_SVID_KEYS, TOP_LEVEL_NAMES, isGoHelperConfig } from './keys.ts';
 import { lineOf } from './locate.ts';
 import { readOutputs } from './outputs.ts';
 import { readProgram } from './program.ts';
@@ -37,7 +37,8 @@ function topLevelBelow(table: string): (key: string) => string | undefined {
   return (key) => ((TOP_LEVEL_NAMES as readonly string[]).includes(key) ? ` (top-level keys must come before the first [${table}] header)` : undefined);
 }
 
-function readHealth(top: Table): HealthChecks {
+/** The Go helper listens on every interface: a Go helper config keeps that, so kubelet probes still reach it. */
+function readHealth(top: Table, goConfig: boolean): HealthChecks {
   const health = top.table('health_checks');
   health?.rejectUnknown(HEALTH_KEYS, topLevelBelow('health_checks'));
   const livenessPath = health?.urlPath('liveness_path') ?? '/live';
@@ -45,7 +46,7 @@ function readHealth(top: Table): HealthChecks {
   if (livenessPath === readinessPath) (health ?? top).fail(health === undefined ? undefined : 'readiness_path', `is the same path as liveness_path: ${JSON.stringify(readinessPath)}`);
   return {
     listenerEnabled: health?.boolean('listener_enabled') ?? false,
-    bindAddress: health?.read('bind_address', readBindAddress) ?? '127.0.0.1',
+    bindAddress: health?.read('bind_address', readBindAddress) ?? (goConfig ? '0.0.0.0' : '127.0.0.1'),
     bindPort: health?.port('bind_port') ?? 8081,
     livenessPath,
     readinessPath,
@@ -85,7 +86,8 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
   const certDirAsWritten = top.read('cert_dir', readPath) ?? '';
   const certDir = resolve(certDirAsWritten || '.');
   const outputs = readOutputs(top, certDirAsWritten, certDir);
-  const program = readProgram(top, Object.keys(raw));
+  const goConfig = isGoHelperConfig(raw);
+  const program = readProgram(top, goConfig);
   const config: HelperConfig = {
     file: inputs.file,
     format: parsed?.format,
@@ -107,7 +109,7 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     oneshotTimeoutMs: top.duration('oneshot_timeout', 60_000, true),
     logLevel: top.oneOf('log_level', LOG_LEVELS) ?? 'info',
     logFormat: top.oneOf('log_format', ['json', 'text'] as const) ?? 'json',
-    healthChecks: readHealth(top),
+    healthChecks: readHealth(top, goConfig),
   };
   return { config, origin };
 }

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { GO_HELPER_KEYS } from './keys.ts';
 import type { Table } from './table.ts';
 import type { CmdExit, HelperConfig, RenewAction } from './types.ts';
 import { readArgs, readPath, readRenewSignal, readSignal } from './values.ts';
@@ -18,13 +17,12 @@ type Program = Pick<
  * (`mysql -e "ALTER INSTANCE RELOAD TLS"`) with no renew_signal. A config that uses only the Go
  * helper's keys and has that shape gets that behaviour; any other config chooses with cmd_exit.
  */
-function defaultCmdExit(top: Table, hasCmd: boolean, renewSignalSet: boolean, keys: readonly string[]): CmdExit {
-  const goConfig = keys.every((key) => (GO_HELPER_KEYS as readonly string[]).includes(key));
-  return hasCmd && !renewSignalSet && goConfig && !top.has('cmd_exit') ? 'rerun' : 'exit';
+function defaultCmdExit(hasCmd: boolean, renewSignalSet: boolean, goConfig: boolean): CmdExit {
+  return hasCmd && !renewSignalSet && goConfig ? 'rerun' : 'exit';
 }
 
 /** The wrapped program and how it, or another process, learns of an update. */
-export function readProgram(top: Table, keys: readonly string[]): Program {
+export function readProgram(top: Table, goConfig: boolean): Program {
   const cmd = top.read('cmd', readPath) || undefined;
   const cmdArgs = top.read('cmd_args', readArgs);
   if (cmd === undefined && cmdArgs !== undefined && cmdArgs.length > 0) top.fail('cmd_args', 'is set but cmd is not');
@@ -41,7 +39,7 @@ export function readProgram(top: Table, keys: readonly string[]): Program {
   if (renewAction === 'command' && renewCommand === undefined) top.fail('renew_action', '"command" needs renew_command', 'renew_action');
   if (renewAction !== 'command' && renewCommand !== undefined) top.fail('renew_command', `is set but renew_action is ${JSON.stringify(renewAction)}: set renew_action = "command"`);
   if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd, the program to restart');
-  const cmdExit = top.oneOf('cmd_exit', CMD_EXITS) ?? defaultCmdExit(top, cmd !== undefined, renewSignal !== undefined, keys);
+  const cmdExit = top.oneOf('cmd_exit', CMD_EXITS) ?? defaultCmdExit(cmd !== undefined, renewSignal !== undefined, goConfig);
   if (cmdExit !== 'exit' && cmd === undefined) top.fail('cmd_exit', `${JSON.stringify(cmdExit)} needs cmd, the program to ${cmdExit === 'restart' ? 'restart' : 'run again'}`);
 
   return {

@@ -61,7 +61,8 @@ test('a Go helper config, written in TOML, keeps its meaning', async () => {
   ]);
   assert.deepEqual(
     { ...config.healthChecks },
-    { listenerEnabled: true, bindAddress: '127.0.0.1', bindPort: 8090, livenessPath: '/healthz', readinessPath: '/readyz', readyExpiryMarginMs: 30_000, agentLostThresholdMs: 60_000 },
+    // A config with only the Go helper's keys listens where the Go helper does: on every interface.
+    { listenerEnabled: true, bindAddress: '0.0.0.0', bindPort: 8090, livenessPath: '/healthz', readinessPath: '/readyz', readyExpiryMarginMs: 30_000, agentLostThresholdMs: 60_000 },
   );
 });
 
@@ -111,7 +112,7 @@ test('every default', async () => {
       logFormat: 'json',
       healthChecks: {
         listenerEnabled: false,
-        bindAddress: '127.0.0.1',
+        bindAddress: '0.0.0.0',
         bindPort: 8081,
         livenessPath: '/live',
         readinessPath: '/ready',
