@@ -1,5 +1,6 @@
 import type { JwtBundleSet, JwtSvid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
+import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
 import type { HelperConfig } from '../config/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan } from './render.ts';
@@ -90,12 +91,20 @@ export class FilePlan {
     const files: OutputFile[] = [...(this.#x509Files ?? [])];
     for (const jwt of this.#config.jwtSvids) {
       const svid = this.#jwtSvids.get(jwt.fileName);
-      if (svid !== undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
+      if (svid !== undefined && jwt.path === undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
     }
     const bundle = this.#config.jwtBundle;
     if (bundle !== undefined && this.#jwtBundles !== undefined) {
       files.push(renderJwtBundleFile(this.#jwtBundles, bundle.fileName, this.#config.jwtBundleFileMode));
     }
     return files;
+  }
+
+  /** JWT-SVID files outside the set (the Go helper's paths with "/"): each replaced on its own. */
+  looseFiles(): Array<{ readonly path: string; readonly file: OutputFile }> {
+    return this.#config.jwtSvids.flatMap((jwt) => {
+      const svid = this.#jwtSvids.get(jwt.fileName);
+      return jwt.path === undefined || svid === undefined ? [] : [{ path: jwt.path, file: renderJwtSvidFile(svid, basename(jwt.path), this.#config.jwtSvidFileMode) }];
+    });
   }
 }

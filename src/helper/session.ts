@@ -1,6 +1,6 @@
 import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet } from '../svid/index.ts';
-import { FileSetWriter } from '../output/index.ts';
+import { FileSetWriter, replaceFile } from '../output/index.ts';
 import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -208,8 +208,10 @@ export class Session {
     const ready = this.#plan.ready();
     const complete = this.#plan.complete();
     const files = this.#plan.files();
+    const looseFiles = this.#plan.looseFiles();
     try {
-      const { changed } = await this.#writer.write(files);
+      let { changed } = files.length === 0 ? { changed: false } : await this.#writer.write(files);
+      for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
       else this.#log.debug('files unchanged; the program is not told');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncPath, writeNewFile } from './durable.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -39,14 +40,6 @@ async function exists(path: string): Promise<boolean> {
   return lstat(path).then(() => true, () => false);
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Writes a set of files into one directory so that, at every instant, the visible files form one
@@ -119,7 +112,8 @@ export class FileSetWriter {
     try {
       await mkdir(generationPath, { mode: 0o755 });
       await chmod(generationPath, 0o755);
-      for (const file of files) await this.#writeFile(join(generationPath, file.name), file);
+      // The generation directory is new, so anything already in it is an attack, not ours.
+      for (const file of files) await writeNewFile(join(generationPath, file.name), file);
       await fsyncPath(generationPath);
     } catch (error) {
       await rm(generationPath, { recursive: true, force: true });
@@ -164,18 +158,6 @@ export class FileSetWriter {
       }
     } catch (error) {
       throw new OutputError(`cannot create the output directory ${this.dir}: ${(error as Error).message}`);
-    }
-  }
-
-  async #writeFile(path: string, file: OutputFile): Promise<void> {
-    // "wx": the generation directory is new, so anything already there is an attack, not ours.
-    const handle = await open(path, 'wx', file.mode);
-    try {
-      await handle.writeFile(file.content);
-      await handle.chmod(file.mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
     }
   }
 
