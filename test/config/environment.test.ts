@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, describeConfig, loadConfig, parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
+import { X509 } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
 const HELPER = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
 
 test('SPIFFE_HELPER_<KEY> sets any top-level key; flags win over the environment, which wins over the file', async () => {

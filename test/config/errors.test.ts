@@ -1,21 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { X509, refuse } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
-
-/** The one-line message for a refused config, checked to be a ConfigError on one line. */
-async function refuse(text: string, file = 'helper.conf'): Promise<ConfigError> {
-  try {
-    await parseConfig(text, file);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
-    assert.ok(!/[\r\n]/.test(error.message), `more than one line: ${error.message}`);
-    assert.ok(error.message.startsWith(`${file}`), error.message);
-    return error;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 test('unknown keys, at the top, in health_checks and in jwt_svids entries, name the nearest known key', async () => {
   assert.equal((await refuse(`${X509}renew_signa = "SIGHUP"`)).message, 'helper.conf:4: renew_signa: unknown key (did you mean renew_signal?)');

@@ -2,20 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ConfigError, describeConfig, parseConfig } from '../../src/config/index.ts';
+import { describeConfig, parseConfig } from '../../src/config/index.ts';
+import { X509, refuse } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
-
-async function refuse(text: string): Promise<ConfigError> {
-  try {
-    await parseConfig(text, 'helper.conf');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    assert.ok(!/[\r\n]/.test(error.message), error.message);
-    return error;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 test('HCL is told from the content: blocks, // and /* */ comments, leading-zero octal, lists of objects over lines', async () => {
   const config = await parseConfig(

@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
+import { X509 } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
 
 // A Go helper config (HCL) as its users write it, and the same config in TOML: only the
 // health_checks block and the leading-zero modes change.

@@ -1,18 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { X509, refuse } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
-
-async function message(text: string): Promise<string> {
-  try {
-    await parseConfig(text, 'helper.conf');
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
 
 const args = async (value: string): Promise<readonly string[] | undefined> => (await parseConfig(`${X509}cmd = "app"\ncmd_args = ${value}`, 'helper.conf')).cmd?.args;
 
@@ -45,7 +35,7 @@ test('cmd_args strings the Go helper would fail on, or silently misread, are ref
     ['5', 'expected a string or an array of strings, got number 5'],
   ];
   for (const [value, why] of cases) {
-    assert.ok((await message(`${X509}cmd = "app"\ncmd_args = ${value}`)).startsWith(`helper.conf:5: cmd_args: ${why}`), `${value}: ${(await message(`${X509}cmd = "app"\ncmd_args = ${value}`))}`);
+    assert.ok((await refuse(`${X509}cmd = "app"\ncmd_args = ${value}`)).message.startsWith(`helper.conf:5: cmd_args: ${why}`), `${value}: ${(await refuse(`${X509}cmd = "app"\ncmd_args = ${value}`)).message}`);
   }
 });
 
@@ -54,8 +44,8 @@ test('renew_command takes both forms and must name a command', async () => {
   assert.deepEqual(string.renewCommand, { command: 'nginx', args: ['-s', 'reload'] });
   const array = await parseConfig(`${X509}renew_action = "command"\nrenew_command = ["sh", "-c", "kill -HUP 1"]`, 'h.conf');
   assert.deepEqual(array.renewCommand, { command: 'sh', args: ['-c', 'kill -HUP 1'] });
-  assert.equal((await message(`${X509}renew_action = "command"\nrenew_command = []`)), 'helper.conf:5: renew_command: the command is empty');
-  assert.equal((await message(`${X509}renew_action = "command"\nrenew_command = ""`)), 'helper.conf:5: renew_command: the command is empty');
+  assert.equal((await refuse(`${X509}renew_action = "command"\nrenew_command = []`)).message, 'helper.conf:5: renew_command: the command is empty');
+  assert.equal((await refuse(`${X509}renew_action = "command"\nrenew_command = ""`)).message, 'helper.conf:5: renew_command: the command is empty');
 });
 
 test('modes: 0o644, "0644", "644" and "0o644"', async () => {
@@ -86,7 +76,7 @@ test('every mode that is not a permission is refused, on its line', async () => 
     ['"-644"', 'expected a permission such as 0o644 or "0644", got string "-644"'],
   ];
   for (const [value, why] of cases) {
-    const got = (await message(`${X509}key_file_mode = ${value}`));
+    const got = (await refuse(`${X509}key_file_mode = ${value}`)).message;
     assert.ok(got.startsWith(`helper.conf:4: key_file_mode: ${why}`), `${value}: ${got}`);
   }
 });
@@ -103,18 +93,18 @@ test('durations: units, compounds, whole seconds; anything else names the accept
   assert.equal(await kill('0'), 0);
   const forms = 'expected a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds';
   for (const [value, got] of [['"10 seconds"', 'string "10 seconds"'], ['"10"', 'string "10"'], ['1.5', 'number 1.5'], ['-1', 'number -1'], ['"1d"', 'string "1d"'], ['"-5s"', 'string "-5s"']]) {
-    assert.equal((await message(`${X509}kill_timeout = ${value}`)), `helper.conf:4: kill_timeout: ${forms}, got ${got}`);
+    assert.equal((await refuse(`${X509}kill_timeout = ${value}`)).message, `helper.conf:4: kill_timeout: ${forms}, got ${got}`);
   }
-  assert.equal((await message(`${X509}oneshot_timeout = "0s"`)), 'helper.conf:4: oneshot_timeout: must be longer than zero');
-  assert.equal((await message(`${X509}renew_command_timeout = 0`)), 'helper.conf:4: renew_command_timeout: must be longer than zero');
-  assert.equal((await message(`${X509}renew_debounce = "600h"`)), 'helper.conf:4: renew_debounce: "600h" is too long (at most 596h)');
+  assert.equal((await refuse(`${X509}oneshot_timeout = "0s"`)).message, 'helper.conf:4: oneshot_timeout: must be longer than zero');
+  assert.equal((await refuse(`${X509}renew_command_timeout = 0`)).message, 'helper.conf:4: renew_command_timeout: must be longer than zero');
+  assert.equal((await refuse(`${X509}renew_debounce = "600h"`)).message, 'helper.conf:4: renew_debounce: "600h" is too long (at most 596h)');
 });
 
 test('signals: with or without SIG, any case; unknown names and numbers are refused', async () => {
   for (const [value, name] of [['SIGHUP', 'SIGHUP'], ['HUP', 'SIGHUP'], ['usr1', 'SIGUSR1'], ['SIGUSR2', 'SIGUSR2'], ['WINCH', 'SIGWINCH']]) {
     assert.equal((await parseConfig(`${X509}stop_signal = "${value}"`, 'h.conf')).stopSignal, name);
   }
-  assert.equal((await message(`${X509}renew_signal = "SIGBOGUS"`)), 'helper.conf:4: renew_signal: unknown signal "SIGBOGUS" (expected a name such as "SIGHUP", "HUP" or "SIGUSR1")');
-  assert.equal((await message(`${X509}stop_signal = 15`)), 'helper.conf:4: stop_signal: expected a signal name such as "SIGHUP", got number 15');
-  assert.match((await message(`${X509}stop_signal = "constructor"`)), /unknown signal "constructor"/);
+  assert.equal((await refuse(`${X509}renew_signal = "SIGBOGUS"`)).message, 'helper.conf:4: renew_signal: unknown signal "SIGBOGUS" (expected a name such as "SIGHUP", "HUP" or "SIGUSR1")');
+  assert.equal((await refuse(`${X509}stop_signal = 15`)).message, 'helper.conf:4: stop_signal: expected a signal name such as "SIGHUP", got number 15');
+  assert.match((await refuse(`${X509}stop_signal = "constructor"`)).message, /unknown signal "constructor"/);
 });
