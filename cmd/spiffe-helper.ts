@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { loadConfig, describeConfig, envName, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
+import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { Daemon, runOnce } from '../src/helper/index.ts';
 import { resolveCommand } from '../src/process/index.ts';
@@ -17,8 +17,7 @@ const EXIT_USAGE = 2;
  * SPIFFE_HELPER_* variables configure the helper (a pod with no config file).
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
-  const configuredByEnv = Object.keys(env).some((name) => name.startsWith(envName('')) && env[name] !== '');
-  const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnv ? DEFAULT_CONFIG_FILE : undefined);
+  const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
   return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: (command) => resolveCommand(command, env) } };
 }
 

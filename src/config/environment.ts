@@ -40,3 +40,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv): { readonly values: Raw;
   }
   return { values, names };
 }
+
+/** True when some SPIFFE_HELPER_<KEY> variable names a key: the environment configures the helper. */
+export function configuredByEnvironment(env: NodeJS.ProcessEnv): boolean {
+  return Object.keys(TOP_LEVEL_KEYS).some((key) => (env[envName(key)] ?? '') !== '');
+}

@@ -1,7 +1,7 @@
 export { ConfigError } from './errors.ts';
 export { describeConfig, formatDuration } from './describe.ts';
 export type { HostChecks } from './host.ts';
-export { envName } from './keys.ts';
+export { configuredByEnvironment } from './environment.ts';
 export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig, type ConfigInputs } from './parse.ts';
 export type { CmdExit, CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, LogLevel, RenewAction, SettingSources } from './types.ts';
