@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
-import { Daemon, runOnce } from '../src/helper/index.ts';
-import { resolveCommand } from '../src/process/index.ts';
+import { loadDaemon, runOnce } from '../src/helper/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { DEFAULT_CONFIG_FILE, USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
@@ -18,7 +17,7 @@ const EXIT_USAGE = 2;
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: (command) => resolveCommand(command, env) } };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -60,7 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = await createLogger({ level: config.logLevel, format: config.logFormat });
   for (const warning of config.warnings) log.warn(warning);
   if (!config.daemonMode) {
     try {
@@ -71,6 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_ERROR;
     }
   }
+  const Daemon = await loadDaemon();
   const daemon = new Daemon(config, { config: inputs, log });
   try {
     await daemon.start();

@@ -4,8 +4,8 @@ import type { HelperConfig } from './types.ts';
 
 /** Checks a config against this machine; the command check is given by the caller (it knows PATH). */
 export interface HostChecks {
-  /** Throws an Error saying why `command` cannot be run. */
-  readonly command?: (command: string) => void;
+  /** Throws (or rejects with) an Error saying why `command` cannot be run. */
+  readonly command?: (command: string) => unknown;
 }
 
 /** Why the directory `dir` can neither be used nor created, or undefined when it can. */
@@ -43,7 +43,7 @@ export async function checkHost(config: HelperConfig, checks: HostChecks, fail: 
   }
   if (config.daemonMode && config.cmd !== undefined && checks.command !== undefined) {
     try {
-      checks.command(config.cmd.command);
+      await checks.command(config.cmd.command);
     } catch (error) {
       fail('cmd', (error as Error).message);
     }

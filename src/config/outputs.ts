@@ -1,22 +1,16 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Table } from './table.ts';
-import type { HelperConfig, JwtSvidOutput } from './types.ts';
+import type { HelperConfig, JwtSvidOutput, X509FileNames } from './types.ts';
 import { describeType, readFileName, readJwtSvidFile, readSpiffeId } from './values.ts';
+import { hasX509Files, readLayout, readPkcs12Password, readX509FileNames, readX509Svids, x509FileNameKeys } from './x509-outputs.ts';
 
-const X509_KEYS = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
 /** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
 const TRUST_DOMAIN_CHARS = '[a-z0-9._-]+';
 
-type Outputs = Pick<HelperConfig, 'x509' | 'federatedBundleFileName' | 'jwtSvids' | 'jwtBundle'>;
-
-function readX509(top: Table): HelperConfig['x509'] {
-  const [svidFileName, keyFileName, bundleFileName] = X509_KEYS.map((key) => top.read(key, readFileName));
-  const set = X509_KEYS.filter((key) => top.has(key));
-  if (set.length > 0 && set.length < 3) {
-    top.fail(X509_KEYS.find((key) => !top.has(key)), `is required with ${set.join(' and ')} (the X.509 files are written as a set)`, set[0]);
-  }
-  return set.length === 3 ? { svidFileName: svidFileName!, keyFileName: keyFileName!, bundleFileName: bundleFileName! } : undefined;
-}
+type Outputs = Pick<
+  HelperConfig,
+  'x509' | 'combinedPemFileName' | 'pkcs12KeystoreFileName' | 'pkcs12TruststoreFileName' | 'pkcs12Password' | 'x509Svids' | 'layout' | 'federatedBundleFileName' | 'jwtSvids' | 'jwtBundle'
+>;
 
 /**
  * A jwt_svids entry. A file name with "/" is joined to cert_dir as written, as the Go helper's
@@ -49,10 +43,11 @@ function readJwtSvid(entry: Table, certDirAsWritten: string, certDir: string): J
 }
 
 /** No two outputs may name the same file, and no federated file name may collide with another output. */
-function checkDistinct(top: Table, outputs: Outputs): void {
-  const { x509, jwtSvids, jwtBundle, federatedBundleFileName } = outputs;
+function checkDistinct(top: Table, outputs: Outputs, topFiles: X509FileNames): void {
+  const { x509Svids, jwtSvids, jwtBundle, federatedBundleFileName } = outputs;
   const names: Array<readonly [string, string]> = [
-    ...(x509 === undefined ? [] : X509_KEYS.map((key, i) => [key, [x509.svidFileName, x509.keyFileName, x509.bundleFileName][i]!] as const)),
+    ...x509FileNameKeys(topFiles, (key) => key),
+    ...x509Svids.flatMap((entry, index) => x509FileNameKeys(entry, (key) => `x509_svids[${index}].${key}`)),
     ...jwtSvids.map((jwt, index) => [`jwt_svids[${index}].jwt_svid_file_name`, jwt.path ?? jwt.fileName] as const),
     ...(jwtBundle === undefined ? [] : [['jwt_bundle_file_name', jwtBundle.fileName] as const]),
   ];
@@ -69,21 +64,40 @@ function checkDistinct(top: Table, outputs: Outputs): void {
   }
 }
 
-/** Every file the helper writes: the X.509 set, JWT-SVIDs, the JWT bundle, federated bundles. */
-export function readOutputs(top: Table, certDirAsWritten: string, certDir: string): Outputs {
-  const x509 = readX509(top);
+/**
+ * Every file the helper writes: the X.509-SVID files (PEM trio, combined PEM, PKCS#12, [[x509_svids]]
+ * entries, or the Filesystem Delivery layout), JWT-SVIDs, the JWT bundle, federated bundles. `env`
+ * holds the PKCS#12 password's variable.
+ */
+export function readOutputs(top: Table, certDirAsWritten: string, certDir: string, env: NodeJS.ProcessEnv): Outputs {
+  const layout = readLayout(top);
+  const topFiles = readX509FileNames(top);
+  const x509Svids = readX509Svids(top);
+  const pkcs12Password = readPkcs12Password(top, [topFiles, ...x509Svids], env);
+  const writesX509 = layout === 'filesystem_delivery' || hasX509Files(topFiles) || x509Svids.length > 0;
   const jwtSvids = top.tables('jwt_svids').map((entry) => readJwtSvid(entry, certDirAsWritten, certDir));
   const jwtBundleFileName = top.read('jwt_bundle_file_name', readFileName);
-  if (x509 === undefined && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
-    top.fail(undefined, 'nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, a [[jwt_svids]] entry, or jwt_bundle_file_name');
+  if (!writesX509 && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
+    top.fail(undefined, 'nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, combined_pem_file_name, a PKCS#12 file, an [[x509_svids]] or [[jwt_svids]] entry, jwt_bundle_file_name, or layout');
   }
   const federatedBundleFileName = top.read('federated_bundle_file_name', (v) => {
     const name = readFileName(v);
     if (!name.ok || name.value.includes('{trust_domain}')) return name;
     return { ok: false, why: 'must contain "{trust_domain}", replaced by each federated trust domain name' };
   });
-  if (federatedBundleFileName !== undefined && x509 === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
-  const outputs: Outputs = { x509, jwtSvids, jwtBundle: jwtBundleFileName === undefined ? undefined : { fileName: jwtBundleFileName }, federatedBundleFileName };
-  checkDistinct(top, outputs);
+  if (federatedBundleFileName !== undefined && topFiles.pem === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
+  const outputs: Outputs = {
+    x509: topFiles.pem,
+    combinedPemFileName: topFiles.combinedPemFileName,
+    pkcs12KeystoreFileName: topFiles.pkcs12KeystoreFileName,
+    pkcs12TruststoreFileName: topFiles.pkcs12TruststoreFileName,
+    pkcs12Password,
+    x509Svids,
+    layout,
+    federatedBundleFileName,
+    jwtSvids,
+    jwtBundle: jwtBundleFileName === undefined ? undefined : { fileName: jwtBundleFileName },
+  };
+  checkDistinct(top, outputs, topFiles);
   return outputs;
 }

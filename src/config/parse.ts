@@ -7,6 +7,7 @@ import { HEALTH_KEYS, JWT_SVID_KEYS, TOP_LEVEL_NAMES, isGoHelperConfig } from '.
 import { lineOf } from './locate.ts';
 import { readOutputs } from './outputs.ts';
 import { readProgram } from './program.ts';
+import { X509_SVID_KEYS } from './x509-outputs.ts';
 import { Table, placeOf, type Origin } from './table.ts';
 import type { HealthChecks, HelperConfig, LogLevel } from './types.ts';
 import { readBindAddress, readPath } from './values.ts';
@@ -17,7 +18,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 export interface ConfigInputs {
   /** The config file's name, for messages; undefined when there is none. */
   readonly file: string | undefined;
-  /** SPIFFE_HELPER_<KEY> variables are read from this; none when omitted. */
+  /** SPIFFE_HELPER_<KEY> variables, and the PKCS#12 password's variable, are read from this; none when omitted. */
   readonly env?: NodeJS.ProcessEnv;
   /** Command-line values. */
   readonly flags?: { readonly daemonMode?: boolean | undefined };
@@ -29,6 +30,7 @@ export interface ConfigInputs {
 function belongsElsewhere(key: string): string | undefined {
   if ((HEALTH_KEYS as readonly string[]).includes(key)) return ' (it belongs under [health_checks])';
   if ((JWT_SVID_KEYS as readonly string[]).includes(key)) return ' (it belongs in a [[jwt_svids]] entry)';
+  if ((X509_SVID_KEYS as readonly string[]).includes(key)) return ' (it belongs in an [[x509_svids]] entry)';
   return undefined;
 }
 
@@ -85,7 +87,7 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
 
   const certDirAsWritten = top.read('cert_dir', readPath) ?? '';
   const certDir = resolve(certDirAsWritten || '.');
-  const outputs = readOutputs(top, certDirAsWritten, certDir);
+  const outputs = readOutputs(top, certDirAsWritten, certDir, inputs.env ?? {});
   const goConfig = isGoHelperConfig(raw);
   const program = readProgram(top, goConfig);
   const config: HelperConfig = {

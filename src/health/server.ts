@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { HealthReport, HealthState } from './state.ts';
 
@@ -26,6 +25,9 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
 
 /** Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  // Loaded here, not at the top: importing node:http also loads Node's fetch (undici), which a helper
+  // without a health listener (and every one-shot run) never needs.
+  const { createServer } = await import('node:http');
   const server = createServer((request, response) => {
     // The raw target, not `new URL()`: a malformed target must not throw inside the listener.
     const path = (request.url ?? '/').split('?', 1)[0];

@@ -86,6 +86,7 @@ test('the systemd unit verifies and runs the compiled helper', { skip: analyze }
   await run('systemd-analyze', ['verify', unit]);
   const text = await readFile(unit, 'utf8');
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  assert.match(text, new RegExp(`ExecStart=/usr/bin/node /opt/spiffe-helper/${pkg.bin['spiffe-helper']!.replace(/^\.\//, '')} -config `));
+  // Node's own flags (as BENCHMARKS.md chose them) may come before the bin.
+  assert.match(text, new RegExp(`ExecStart=/usr/bin/node (--[a-z-]+=\\S+ )*/opt/spiffe-helper/${pkg.bin['spiffe-helper']!.replace(/^\.\//, '')} -config `));
   assert.match(text, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
 });
