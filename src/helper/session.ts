@@ -213,8 +213,10 @@ export class Session {
     const files = this.#plan.files();
     const looseFiles = this.#plan.looseFiles();
     try {
-      let { changed } = files.length === 0 ? { changed: false } : await this.#writer.write(files);
+      // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
+      let changed = false;
       for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
+      if (files.length > 0) changed = (await this.#writer.write(files)).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
       else this.#log.debug('files unchanged; the program is not told');
