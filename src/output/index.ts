@@ -1,2 +1,2 @@
-export { FileSetWriter, OutputError, type OutputFile } from './file-set-writer.ts';
+export { FileSetWriter, OutputError, fileNameProblem, type OutputFile, type WriteOptions } from './file-set-writer.ts';
 export { replaceFile } from './single-file.ts';
