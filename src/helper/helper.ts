@@ -1,7 +1,7 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, resolveCommand, type ProgramSpec } from '../process/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Session } from './session.ts';
@@ -94,7 +94,6 @@ export class Daemon {
       const config = await parseConfig(text, this.#options.config);
       for (const warning of config.warnings) this.#log.warn(warning);
       next = this.#newSession(config);
-      if (config.cmd !== undefined && !sameProgram(previous.config, config)) resolveCommand(config.cmd.command);
       listener = await this.#listen(config);
     } catch (error) {
       await next?.close();
