@@ -67,7 +67,8 @@ export function describeConfig(config: HelperConfig): string[] {
       );
       lines.push(`  stopped with ${config.stopSignal}, SIGKILL after ${formatDuration(config.killTimeoutMs)}`);
     }
-    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once`);
+    const splay = config.renewSplayMs > 0 ? `, then a random wait of up to ${formatDuration(config.renewSplayMs)}` : '';
+    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once${splay}`);
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled

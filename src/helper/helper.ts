@@ -184,6 +184,7 @@ export class Daemon {
       command: config.renewCommand,
       commandTimeoutMs: config.renewCommandTimeoutMs,
       debounceMs: config.renewDebounceMs,
+      splayMs: config.renewSplayMs,
       log: this.#log,
     });
   }
