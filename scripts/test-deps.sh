@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real: nginx, PostgreSQL, MariaDB and openssl from Debian's packages,
+# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, Prometheus and openssl from Debian's packages,
 # and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
 # (so only the first run pays, about 10 minutes). `npm test` runs this first; it is quick when
 # everything is present. Also builds the Go spiffe-helper for `npm run bench` (best effort).
@@ -36,6 +36,9 @@ want mariadb-server have mariadbd
 want mariadb-server have mariadb-install-db
 want mariadb-client have mariadb
 want openssl have openssl
+# Prometheus 2.x: the server scrapes the helper's /metrics in a test, promtool lints the text.
+want prometheus have prometheus
+want prometheus have promtool
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock
