@@ -2,16 +2,12 @@
 // probes hit the configured health paths and port, and every path the config names is mounted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig, type HelperConfig } from '../../src/config/index.ts';
 import { parseEndpointAddress } from '../../src/workload/index.ts';
 
-const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
 
 interface Container {
@@ -78,14 +74,4 @@ test('the init container: one-shot, mounted the same way', async () => {
   assert.equal(helper.restartPolicy, undefined, 'a plain init container that must finish');
   assert.equal(config.daemonMode, false);
   checkMounts(pod, helper, config, configMap.metadata.name);
-});
-
-const analyze = existsSync('/usr/bin/systemd-analyze') ? undefined : 'systemd-analyze is not installed here';
-test('the systemd unit verifies and runs the compiled helper', { skip: analyze }, async () => {
-  const unit = join(root, 'deploy', 'systemd', 'spiffe-helper.service');
-  await run('systemd-analyze', ['verify', unit]);
-  const text = await readFile(unit, 'utf8');
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  assert.match(text, new RegExp(`ExecStart=/usr/bin/node /opt/spiffe-helper/${pkg.bin['spiffe-helper']!.replace(/^\.\//, '')} -config `));
-  assert.match(text, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
 });
