@@ -2,7 +2,7 @@ import type { JwtBundleSet, JwtSvid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import type { OutputFile } from '../output/index.ts';
 import type { HelperConfig } from '../config/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan } from './render.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, selectSvid, type X509RenderPlan } from './render.ts';
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
@@ -84,6 +84,14 @@ export class FilePlan {
   /** True once every configured output has material: the wrapped program may start. */
   complete(): boolean {
     return this.ready().length === configuredOutputs(this.#config).length;
+  }
+
+  /** When the SVID behind each output with material expires, by output name. */
+  expiries(): Map<string, Date> {
+    const expiries = new Map<string, Date>();
+    if (this.#x509Files !== undefined && this.#x509Context !== undefined) expiries.set(X509_OUTPUT, selectSvid(this.#x509Context, this.#config.hint).notAfter);
+    for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
+    return expiries;
   }
 
   files(): OutputFile[] {

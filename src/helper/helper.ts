@@ -3,6 +3,8 @@ import { basename, dirname } from 'node:path';
 import { parseConfig, readConfigText, type HelperConfig } from '../config/index.ts';
 import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HelperMetrics } from '../metrics/index.ts';
+import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from './session.ts';
 
 export interface HelperOptions {
@@ -26,10 +28,15 @@ export async function runOnce(config: HelperConfig, log: Logger): Promise<void> 
     finish = resolve;
     fail = reject;
   });
-  const session = new Session(config, log, {
-    onComplete: () => finish(),
-    onFatal: (error) => fail(new OneShotError(error.message)),
-  });
+  const session = new Session(
+    config,
+    log,
+    {
+      onComplete: () => finish(),
+      onFatal: (error) => fail(new OneShotError(error.message)),
+    },
+    new HelperMetrics(),
+  );
   const deadline = setTimeout(() => {
     const why = session.lastProblem ?? 'the Workload API sent nothing';
     fail(new OneShotError(`no complete set of files within ${config.oneshotTimeoutMs} ms: ${why}`));
@@ -50,6 +57,9 @@ export async function runOnce(config: HelperConfig, log: Logger): Promise<void> 
 export class Daemon {
   readonly #options: HelperOptions;
   readonly #log: Logger;
+  readonly #metrics = new HelperMetrics();
+  readonly #service: ServiceNotifier;
+  #ready = false;
   #session: Session;
   #program: WrappedProgram | undefined;
   #programStarted = false;
@@ -67,6 +77,7 @@ export class Daemon {
   constructor(config: HelperConfig, options: HelperOptions) {
     this.#options = options;
     this.#log = options.log;
+    this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
     this.#notifier = this.#newNotifier(config);
@@ -104,9 +115,11 @@ export class Daemon {
       this.#configText = text;
       config = parseConfig(text, this.#options.configFile);
     } catch (error) {
+      this.#metrics.configReload(false);
       this.#log.error(`${reason}; the new config is not applied: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
+    this.#metrics.configReload(true);
     this.#log.info({ reason }, 'applying reloaded config');
     const previous = this.#session;
     this.#session = this.#newSession(config);
@@ -131,6 +144,7 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
+    void this.#service.stopping();
     const programStatus = this.#programStarted ? await this.#program?.stop(signal) : undefined;
     await this.#shutdown();
     this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
@@ -143,6 +157,7 @@ export class Daemon {
     this.#notifier.close();
     await this.#watcher?.close();
     await this.#session.close();
+    await this.#service.flush();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {
@@ -154,14 +169,22 @@ export class Daemon {
   };
 
   #newSession(config: HelperConfig): Session {
-    return new Session(config, this.#log, {
-      onComplete: (changed) => this.#onFilesWritten(changed),
-      onFatal: (error) => void this.#fail(error),
-    });
+    return new Session(
+      config,
+      this.#log,
+      {
+        onComplete: (changed) => this.#onFilesWritten(changed),
+        onFatal: (error) => void this.#fail(error),
+      },
+      this.#metrics,
+    );
   }
 
   #newProgram(config: HelperConfig): WrappedProgram {
-    const program = new WrappedProgram(programSpec(config), this.#log);
+    const program = new WrappedProgram(programSpec(config), this.#log, {
+      started: () => this.#metrics.programStarted(),
+      exited: (code) => this.#metrics.programExited(code),
+    });
     program.exited.then(
       (status) => {
         if (this.#stopping || program !== this.#program) return;
@@ -186,11 +209,13 @@ export class Daemon {
       debounceMs: config.renewDebounceMs,
       splayMs: config.renewSplayMs,
       log: this.#log,
+      onOutcome: (outcome) => this.#metrics.notification(config.renewAction, outcome),
     });
   }
 
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
+    this.#tellServiceManager(changed);
     if (this.#program !== undefined && !this.#programStarted) {
       this.#programStarted = true;
       try {
@@ -203,8 +228,19 @@ export class Daemon {
     if (changed) this.#notifier.notify();
   }
 
+  /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */
+  #tellServiceManager(changed: boolean): void {
+    if (!this.#service.enabled || (this.#ready && !changed)) return;
+    const spiffeId = this.#session.health.readiness().body.spiffe_id;
+    const status = `files written ${new Date().toISOString()}${spiffeId === null ? '' : ` for ${spiffeId}`}`;
+    if (this.#ready) void this.#service.status(status);
+    else void this.#service.ready(status);
+    this.#ready = true;
+  }
+
   async #fail(error: Error): Promise<void> {
     if (this.#stopping) return;
+    void this.#service.status(`stopping: ${error.message}`);
     this.#log.error(`stopping: ${error.message}`);
     await this.stop(this.#session.config.stopSignal, 1);
   }

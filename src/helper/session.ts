@@ -1,9 +1,11 @@
-import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
 import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
+import { metricsExposition, type HelperMetrics, type UpdateKind } from '../metrics/index.ts';
+import { VERSION } from '../version.ts';
 import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
 import { selectSvid } from './render.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
@@ -32,6 +34,7 @@ export class Session {
   readonly health: HealthState;
   readonly #log: Logger;
   readonly #events: SessionEvents;
+  readonly #metrics: HelperMetrics;
   readonly #client: WorkloadApiClient;
   readonly #writer: FileSetWriter;
   readonly #plan: FilePlan;
@@ -44,10 +47,12 @@ export class Session {
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
 
-  constructor(config: HelperConfig, log: Logger, events: SessionEvents) {
+  /** `metrics` outlives sessions: counts survive a config reload. */
+  constructor(config: HelperConfig, log: Logger, events: SessionEvents, metrics: HelperMetrics) {
     this.config = config;
     this.#log = log;
     this.#events = events;
+    this.#metrics = metrics;
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
@@ -70,9 +75,11 @@ export class Session {
         livenessPath: config.healthChecks.livenessPath,
         readinessPath: config.healthChecks.readinessPath,
         state: this.health,
+        metrics: await metricsExposition(this.#metrics, { version: VERSION }),
       });
       this.#log.info({ address: config.healthChecks.bindAddress, port: this.#healthServer.port }, 'health listener started');
     }
+    this.#metrics.keepOutputs(configuredOutputs(config));
     this.#heartbeat = setInterval(() => this.health.beat(), 1_000);
     this.#heartbeat.unref();
     this.health.beat();
@@ -86,9 +93,10 @@ export class Session {
         'X.509-SVID',
         this.#client.watchX509Context({
           onUpdate: (context) => {
+            this.#metrics.updateReceived('x509_context');
             if (this.#acceptX509(context)) this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('X.509-SVID', error),
+          onError: (error) => this.#discarded('X.509-SVID', 'x509_context', error),
           onStateChange: (state) => this.#agentState(state),
         }),
       );
@@ -98,10 +106,11 @@ export class Session {
         'JWT bundle',
         this.#client.watchJwtBundles({
           onUpdate: (bundles) => {
+            this.#metrics.updateReceived('jwt_bundles');
             this.#plan.setJwtBundles(bundles);
             this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('JWT bundle', error),
+          onError: (error) => this.#discarded('JWT bundle', 'jwt_bundles', error),
           ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
@@ -115,15 +124,16 @@ export class Session {
         spiffeId: jwt.spiffeId,
         hint: config.hint,
         onToken: (svid) => {
+          this.#metrics.updateReceived('jwt_svid');
           this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
           this.#plan.setJwtSvid(jwt.fileName, svid);
-          if (fetchesReportAgent) this.health.setAgentState('connected');
+          if (fetchesReportAgent) this.#fetchState('connected');
           this.#scheduleWrite();
         },
         onError: (error, retryInMs) => {
           this.#problem(`JWT-SVID for audience ${JSON.stringify(jwt.audience)} not fetched; retrying in ${retryInMs} ms`, error);
           this.health.recordWriteFailure(jwtSvidOutput(jwt.fileName), error.message);
-          if (fetchesReportAgent) this.health.setAgentState('retrying', error.message);
+          if (fetchesReportAgent) this.#fetchState('retrying', error.message);
         },
       });
       this.#renewers.push(renewer);
@@ -163,6 +173,7 @@ export class Session {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
+      this.#metrics.updateSkipped('x509_context', 'no_matching_svid');
       this.health.recordWriteFailure(X509_OUTPUT, message);
       return false;
     }
@@ -175,6 +186,7 @@ export class Session {
   #agentState(state: ConnectionState): void {
     const detail = 'error' in state ? state.error.message : undefined;
     this.health.setAgentState(state.status, detail);
+    this.#metrics.connection(state.status);
     if (state.status === 'retrying') {
       this.lastProblem = state.error.message;
       this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
@@ -185,9 +197,15 @@ export class Session {
     }
   }
 
+  #fetchState(status: 'connected' | 'retrying', detail?: string): void {
+    this.health.setAgentState(status, detail);
+    this.#metrics.connection(status);
+  }
+
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
-  #discarded(what: string, error: Error): void {
+  #discarded(what: string, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
+    if (error instanceof InvalidMessageError) this.#metrics.updateSkipped(kind, 'invalid_message');
     this.#problem(`${what} update discarded; the last good files stay`, error);
   }
 
@@ -208,9 +226,11 @@ export class Session {
     const ready = this.#plan.ready();
     const complete = this.#plan.complete();
     const files = this.#plan.files();
+    const expiries = this.#plan.expiries();
     try {
       const { changed } = await this.#writer.write(files);
       for (const output of ready) this.health.recordWrite(output);
+      if (changed) this.#metrics.filesWritten(new Date(), expiries);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
       else this.#log.debug('files unchanged; the program is not told');
       if (complete) this.#events.onComplete(changed);
@@ -218,6 +238,7 @@ export class Session {
       const message = error instanceof Error ? error.message : String(error);
       this.lastProblem = message;
       for (const output of ready) this.health.recordWriteFailure(output, message);
+      this.#metrics.writeFailed();
       this.#log.error(`files not written; the previous set stays: ${message}`);
     }
   }

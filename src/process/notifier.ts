@@ -22,6 +22,8 @@ export interface NotifierOptions {
   /** In [0, 1), for the splay. Default Math.random. */
   readonly random?: () => number;
   readonly log?: ProcessLogger;
+  /** Called after each action (retries included) with how it went, for metrics. */
+  readonly onOutcome?: (outcome: 'ok' | 'failed') => void;
   /** Backoff of retries after a failed action. Default 1 s doubling to 30 s. */
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -141,7 +143,9 @@ export class Notifier {
     try {
       await this.#act(retry);
       this.#failures = 0;
+      if (this.#options.action !== 'none') this.#options.onOutcome?.('ok');
     } catch (error) {
+      this.#options.onOutcome?.('failed');
       const message = error instanceof Error ? error.message : String(error);
       if (this.#closed) return;
       if (this.#dirty) {

@@ -6,13 +6,16 @@ import { waitFor } from './wait.ts';
 const RECEIVER = new URL('./fixtures/notify-receiver.py', import.meta.url).pathname;
 
 /** A message systemd would get on $NOTIFY_SOCKET, as its assignments. */
-export type Notification = Readonly<Record<string, string>>;
+export type Notification = Readonly<Record<string, string | boolean>>;
 
-/** A real unix datagram socket standing in for systemd's, in `dir`; stopped by pid after the test. */
-export async function notifySocket(t: { after(fn: () => unknown): void }, dir: string) {
+/**
+ * A real unix datagram socket standing in for systemd's, in `dir`; stopped by pid after the test.
+ * With `watched`, each message records whether that path existed when it arrived.
+ */
+export async function notifySocket(t: { after(fn: () => unknown): void }, dir: string, watched?: string) {
   const path = join(dir, 'notify.sock');
   const file = join(dir, 'notifications.jsonl');
-  const receiver = spawnDaemon(t, { command: 'python3', args: [RECEIVER, path, file], logFile: join(dir, 'notify-receiver.log') });
+  const receiver = spawnDaemon(t, { command: 'python3', args: [RECEIVER, path, file, ...(watched === undefined ? [] : [watched])], logFile: join(dir, 'notify-receiver.log') });
   const read = async (): Promise<Notification[]> =>
     (await readFile(file, 'utf8').catch(() => ''))
       .split('\n')
