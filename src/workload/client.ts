@@ -1,5 +1,6 @@
 import { Metadata, credentials, status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { SpiffeId, type JwtBundleSet, type JwtSvid, type X509BundleSet } from '../svid/index.ts';
+import { Backoff, type BackoffPolicy } from './backoff.ts';
 import { grpcTarget, resolveEndpointAddress, type EndpointAddress } from './endpoint.ts';
 import { WorkloadApiError, workloadApiError } from './errors.ts';
 import { toJwtBundles, toJwtSvids, toValidation, toX509Bundles, toX509Context, type X509Context } from './messages.ts';
@@ -31,7 +32,8 @@ export interface Watch {
 export interface WorkloadApiClientOptions {
   /** unix:///path, tcp://IP:port or an absolute path; default SPIFFE_ENDPOINT_SOCKET. */
   readonly address?: string;
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Retries of a broken stream; default 1 s doubling to 30 s, with jitter. */
+  readonly backoff?: Partial<BackoffPolicy>;
 }
 
 export interface CallOptions {
@@ -57,7 +59,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export class WorkloadApiClient {
   readonly address: EndpointAddress;
   readonly #stub: WorkloadApiStub;
-  readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #backoff: Partial<BackoffPolicy>;
   readonly #watches = new Set<Watch>();
   /** Unary calls in flight, with how to fail each when the client closes. */
   readonly #calls = new Map<{ cancel(): void }, (error: Error) => void>();
@@ -70,7 +72,7 @@ export class WorkloadApiClient {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 5_000,
     }) as WorkloadApiStub;
-    this.#backoff = { initialMs: options.backoff?.initialMs ?? 1_000, maxMs: options.backoff?.maxMs ?? 30_000 };
+    this.#backoff = options.backoff ?? {};
   }
 
   watchX509Context(handler: WatchHandler<X509Context>): Watch {
@@ -141,7 +143,7 @@ export class WorkloadApiClient {
   #watch<T>(method: string, convert: (message: unknown) => T, handler: WatchHandler<T>): Watch {
     let call: ClientReadableStream<unknown> | undefined;
     let timer: NodeJS.Timeout | undefined;
-    let failures = 0;
+    const backoff = new Backoff(this.#backoff);
     let stopped = false;
     let settle!: { resolve: () => void; reject: (error: WorkloadApiError) => void };
     const done = new Promise<void>((resolve, reject) => {
@@ -176,7 +178,7 @@ export class WorkloadApiClient {
         }
         if (!connectedReported) report({ status: 'connected' });
         connectedReported = true;
-        failures = 0;
+        backoff.reset();
         handler.onUpdate(value);
       });
       const onEnd = (status: { code: number; details: string }): void => {
@@ -192,10 +194,7 @@ export class WorkloadApiClient {
           settle.reject(error);
           return;
         }
-        const ceiling = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** failures);
-        // Equal jitter: at least half the ceiling, so retries spread out but never hammer the agent.
-        const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-        failures++;
+        const retryInMs = backoff.next();
         handler.onError?.(error);
         report({ status: 'retrying', error, retryInMs });
         timer = setTimeout(connect, retryInMs);

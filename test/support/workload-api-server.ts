@@ -31,6 +31,8 @@ export interface TestServerOptions {
   readonly startLate?: boolean;
   /** Listen on 127.0.0.1 at an ephemeral port instead of a unix socket (`address` is then tcp://…). */
   readonly tcp?: boolean;
+  /** Issue from this CA (e.g. another server's: two agents of one trust domain); default a new one. */
+  readonly ca?: TestCa;
 }
 
 export type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
@@ -109,7 +111,7 @@ export class WorkloadApiTestServer {
   }
 
   static async start(options: TestServerOptions = {}): Promise<WorkloadApiTestServer> {
-    const ca = await TestCa.create(options.trustDomain ?? 'example.org', { intermediate: options.intermediate ?? false });
+    const ca = options.ca ?? (await TestCa.create(options.trustDomain ?? 'example.org', { intermediate: options.intermediate ?? false }));
     const ownDir = options.socketPath === undefined ? await mkdtemp(join(tmpdir(), 'wlapi-')) : undefined;
     const server = new WorkloadApiTestServer(ca, options.socketPath ?? join(ownDir!, 'agent.sock'), ownDir, options);
     await server.#issue();
@@ -325,12 +327,9 @@ export class WorkloadApiTestServer {
     if (refusal !== undefined) return callback(refusal);
     if (this.#stalled.has('ValidateJWTSVID')) return;
     const td = TrustDomain.parse(this.ca.trustDomain);
-    try {
-      const svid = validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience);
-      const claims = (toStruct(svid.claims) as { structValue: unknown }).structValue;
-      callback(null, { spiffe_id: svid.id.toString(), claims });
-    } catch (error) {
-      callback({ code: Status.INVALID_ARGUMENT, details: (error as Error).message });
-    }
+    validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience).then(
+      (svid) => callback(null, { spiffe_id: svid.id.toString(), claims: (toStruct(svid.claims) as { structValue: unknown }).structValue }),
+      (error: Error) => callback({ code: Status.INVALID_ARGUMENT, details: error.message }),
+    );
   }
 }

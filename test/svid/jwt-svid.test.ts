@@ -12,8 +12,8 @@ const es256 = signers.get('ES256')!;
 const bundles: JwtBundleSet = new Map([['example.org', parseJwtBundle(td, jwks([...signers.values()]))]]);
 const now = () => Math.floor(Date.now() / 1000);
 
-function refused(token: string, reason: RegExp, name: string, check = () => validateJwtSvid(token, bundles, 'db')): void {
-  assert.throws(check, (error: unknown) => {
+async function refused(token: string, reason: RegExp, name: string, check: () => unknown = () => validateJwtSvid(token, bundles, 'db')): Promise<void> {
+  await assert.rejects(async () => check(), (error: unknown) => {
     assert.ok(error instanceof JwtSvidError, `${name}: ${String(error)}`);
     assert.match(error.message, reason, name);
     const signature = token.split('.')[2] ?? '';
@@ -22,10 +22,10 @@ function refused(token: string, reason: RegExp, name: string, check = () => vali
   });
 }
 
-test('good tokens of every allowed algorithm validate and expose their claims', () => {
+test('good tokens of every allowed algorithm validate and expose their claims', async () => {
   for (const [alg, signer] of signers) {
     const token = signJwt(signer, ID, ['db', 'cache'], { claims: { extra: alg, nbf: now() - 5 } });
-    const svid = validateJwtSvid(token, bundles, 'cache');
+    const svid = await validateJwtSvid(token, bundles, 'cache');
     assert.equal(svid.id.toString(), ID, alg);
     assert.deepEqual(svid.audience, ['db', 'cache'], alg);
     assert.equal(svid.claims.extra, alg);
@@ -33,36 +33,36 @@ test('good tokens of every allowed algorithm validate and expose their claims', 
     assert.equal(svid.hint, '');
     assert.ok(svid.expiresAt.getTime() > Date.now() && svid.issuedAt!.getTime() <= Date.now(), alg);
   }
-  assert.deepEqual(validateJwtSvid(signJwt(es256, ID, 'db'), bundles, 'db').audience, ['db'], 'a single-string aud');
-  assert.equal(validateJwtSvid(signJwt(es256, ID, 'db', { claims: { iat: undefined }, header: { typ: 'JOSE' } }), bundles, 'db').issuedAt, undefined);
-  assert.doesNotThrow(() => validateJwtSvid(signJwt(es256, ID, 'db', { header: { typ: undefined } }), bundles, 'db'), 'typ is optional');
+  assert.deepEqual((await validateJwtSvid(signJwt(es256, ID, 'db'), bundles, 'db')).audience, ['db'], 'a single-string aud');
+  assert.equal((await validateJwtSvid(signJwt(es256, ID, 'db', { claims: { iat: undefined }, header: { typ: 'JOSE' } }), bundles, 'db')).issuedAt, undefined);
+  await validateJwtSvid(signJwt(es256, ID, 'db', { header: { typ: undefined } }), bundles, 'db'); // typ is optional
 });
 
-test('signatures: forged, altered, or by a key that does not fit the algorithm, are refused', () => {
+test('signatures: forged, altered, or by a key that does not fit the algorithm, are refused', async () => {
   const stranger = jwtSigner('ES256', es256.kid);
-  refused(signJwt(es256, ID, 'db', { signWith: stranger.privateKey }), /spiffe:\/\/example.org\/workload: the signature does not verify with key "kid-ES256"/, 'forged');
+  await refused(signJwt(es256, ID, 'db', { signWith: stranger.privateKey }), /spiffe:\/\/example.org\/workload: the signature does not verify with key "kid-ES256"/, 'forged');
   const good = signJwt(es256, ID, 'db');
   const [header, , signature] = good.split('.');
   const altered = `${header}.${Buffer.from(JSON.stringify({ sub: ID, aud: 'db', exp: now() + 9999 })).toString('base64url')}.${signature}`;
-  refused(altered, /signature does not verify/, 'altered claims');
-  refused(`${good.slice(0, -4)}AAAA`, /signature does not verify/, 'altered signature');
-  refused(`${good.split('.').slice(0, 2).join('.')}.`, /signature does not verify/, 'empty signature');
+  await refused(altered, /signature does not verify/, 'altered claims');
+  await refused(`${good.slice(0, -4)}AAAA`, /signature does not verify/, 'altered signature');
+  await refused(`${good.split('.').slice(0, 2).join('.')}.`, /signature does not verify/, 'empty signature');
   const rsa = signers.get('RS256')!;
-  refused(signJwt({ ...rsa, alg: 'ES256' }, ID, 'db'), /key "kid-RS256" is not a key for ES256/, 'RSA key named by an ES256 token');
-  refused(signJwt({ ...signers.get('ES384')!, alg: 'ES256' }, ID, 'db'), /key "kid-ES384" is not a key for ES256/, 'P-384 key for ES256');
-  refused(signJwt({ ...es256, alg: 'RS256' }, ID, 'db'), /key "kid-ES256" is not a key for RS256/, 'EC key for RS256');
-  refused(signJwt(rsa, ID, 'db', { header: { alg: 'PS256' } }), /signature does not verify/, 'PKCS#1 v1.5 signature sent as PS256');
+  await refused(signJwt({ ...rsa, alg: 'ES256' }, ID, 'db'), /key "kid-RS256" is not a key for ES256/, 'RSA key named by an ES256 token');
+  await refused(signJwt({ ...signers.get('ES384')!, alg: 'ES256' }, ID, 'db'), /key "kid-ES384" is not a key for ES256/, 'P-384 key for ES256');
+  await refused(signJwt({ ...es256, alg: 'RS256' }, ID, 'db'), /key "kid-ES256" is not a key for RS256/, 'EC key for RS256');
+  await refused(signJwt(rsa, ID, 'db', { header: { alg: 'PS256' } }), /signature does not verify/, 'PKCS#1 v1.5 signature sent as PS256');
 
   // JWS carries ECDSA signatures as r||s (IEEE P1363), never in the DER form node:crypto defaults to.
   const [h, p, raw] = good.split('.') as [string, string, string];
   const derSignature = p1363ToDer(Buffer.from(raw, 'base64url'));
   assert.ok(verify('sha256', Buffer.from(`${h}.${p}`), es256.publicKey, derSignature), 'the DER form is the same signature');
-  refused(`${h}.${p}.${derSignature.toString('base64url')}`, /signature does not verify/, 'ES256 signature in DER form');
+  await refused(`${h}.${p}.${derSignature.toString('base64url')}`, /signature does not verify/, 'ES256 signature in DER form');
 
   const weak: JwtSigner = { alg: 'RS256', kid: 'weak', ...generateKeyPairSync('rsa', { modulusLength: 1024 }) };
   const weakBundles = new Map([['example.org', parseJwtBundle(td, jwks([weak]))]]);
   const weakToken = signJwt(weak, ID, 'db');
-  refused(weakToken, /key "weak" is a 1024-bit RSA key; RS256 needs 2048 bits or more/, 'RSA key below 2048 bits', () => validateJwtSvid(weakToken, weakBundles, 'db'));
+  await refused(weakToken, /key "weak" is a 1024-bit RSA key; RS256 needs 2048 bits or more/, 'RSA key below 2048 bits', () => validateJwtSvid(weakToken, weakBundles, 'db'));
 });
 
 /** The DER ECDSA-Sig-Value of a P1363 r||s signature. */
@@ -78,7 +78,7 @@ function p1363ToDer(signature: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }
 
-test('header rules: alg allow-list, kid lookup, typ, and no other headers', () => {
+test('header rules: alg allow-list, kid lookup, typ, and no other headers', async () => {
   const cases: [string, string, RegExp][] = [
     ['alg none', signJwt(es256, ID, 'db', { header: { alg: 'none' } }), /algorithm "none" is not allowed/],
     ['alg HS256', signJwt(es256, ID, 'db', { header: { alg: 'HS256' } }), /algorithm "HS256" is not allowed/],
@@ -91,10 +91,10 @@ test('header rules: alg allow-list, kid lookup, typ, and no other headers', () =
     ['typ other', signJwt(es256, ID, 'db', { header: { typ: 'at+jwt' } }), /"typ" is "at\+jwt"; it must be "JWT" or "JOSE"/],
     ['extra header', signJwt(es256, ID, 'db', { header: { jku: 'https://evil.example/jwks' } }), /header has "jku"; only alg, kid and typ are allowed/],
   ];
-  for (const [name, token, reason] of cases) refused(token, reason, name);
+  for (const [name, token, reason] of cases) await refused(token, reason, name);
 });
 
-test('claim rules: sub a SPIFFE ID of a known trust domain, aud holds the audience, exp and nbf hold', () => {
+test('claim rules: sub a SPIFFE ID of a known trust domain, aud holds the audience, exp and nbf hold', async () => {
   const cases: [string, string, RegExp][] = [
     ['audience mismatch', signJwt(es256, ID, ['other', 'more']), /audience "db" is not in its "aud" claim/],
     ['audience missing', signJwt(es256, ID, [], { claims: { aud: undefined } }), /workload has no "aud" claim/],
@@ -112,13 +112,13 @@ test('claim rules: sub a SPIFFE ID of a known trust domain, aud holds the audien
     ['sub a bad SPIFFE ID', signJwt(es256, 'spiffe://example.org/a/../b', 'db'), /"sub" is not a SPIFFE ID.*"\.\." segment/],
     ['unknown trust domain', signJwt(es256, 'spiffe://other.org/x', 'db'), /spiffe:\/\/other.org\/x: no JWT bundle for trust domain other.org/],
   ];
-  for (const [name, token, reason] of cases) refused(token, reason, name);
+  for (const [name, token, reason] of cases) await refused(token, reason, name);
   const token = signJwt(es256, ID, 'db', { claims: { exp: now() + 60 } });
-  assert.doesNotThrow(() => validateJwtSvid(token, bundles, 'db', new Date(Date.now() + 30_000)));
-  refused(token, /expired at/, 'expired at the given `now`', () => validateJwtSvid(token, bundles, 'db', new Date(Date.now() + 61_000)));
+  await validateJwtSvid(token, bundles, 'db', new Date(Date.now() + 30_000));
+  await refused(token, /expired at/, 'expired at the given `now`', () => validateJwtSvid(token, bundles, 'db', new Date(Date.now() + 61_000)));
 });
 
-test('malformed tokens are refused without echoing them', () => {
+test('malformed tokens are refused without echoing them', async () => {
   const good = signJwt(es256, ID, 'db');
   const [header, payload, signature] = good.split('.') as [string, string, string];
   const cases: [string, string, RegExp][] = [
@@ -131,10 +131,10 @@ test('malformed tokens are refused without echoing them', () => {
     ['signature not base64url', `${header}.${payload}.${signature}=`, /signature is not base64url/],
     ['signature of impossible length (4n+1)', `${header}.${payload}.${'A'.repeat(85)}`, /signature is not base64url/],
   ];
-  for (const [name, token, reason] of cases) refused(token, reason, name);
+  for (const [name, token, reason] of cases) await refused(token, reason, name);
 });
 
-test('parseJwtSvidInsecure checks header and claims but not signature or time', () => {
+test('parseJwtSvidInsecure checks header and claims but not signature or time', async () => {
   const forger: JwtSigner = jwtSigner('ES256', 'unknown');
   const svid = parseJwtSvidInsecure(signJwt(forger, ID, ['db'], { claims: { exp: now() - 3600 } }), 'h');
   assert.equal(svid.hint, 'h');
@@ -146,7 +146,7 @@ test('parseJwtSvidInsecure checks header and claims but not signature or time', 
     ['no aud', signJwt(es256, ID, [], { claims: { aud: undefined } }), /no "aud" claim/],
     ['no exp', signJwt(es256, ID, 'db', { claims: { exp: undefined } }), /no "exp" claim/],
   ];
-  for (const [name, token, reason] of cases) refused(token, reason, name, () => parseJwtSvidInsecure(token));
+  for (const [name, token, reason] of cases) await refused(token, reason, name, () => parseJwtSvidInsecure(token));
 
   // A lenient decoder drops the stray 4n+1st character and reads the claims as if it were not there.
   let filler = '';
@@ -155,5 +155,5 @@ test('parseJwtSvidInsecure checks header and claims but not signature or time', 
   const payload = Buffer.from(JSON.stringify({ sub: ID, aud: 'db', exp: 2e9, filler })).toString('base64url');
   assert.equal(parseJwtSvidInsecure(`${header}.${payload}.${signature}`).id.toString(), ID);
   const stretched = `${header}.${payload}A.${signature}`;
-  refused(stretched, /payload is not base64url-encoded JSON/, 'payload of impossible length (4n+1)', () => parseJwtSvidInsecure(stretched));
+  await refused(stretched, /payload is not base64url-encoded JSON/, 'payload of impossible length (4n+1)', () => parseJwtSvidInsecure(stretched));
 });

@@ -1,0 +1,49 @@
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import type { X509Source } from '../sources/index.ts';
+import type { Authorizer } from './authorize.ts';
+import { tlsMaterial } from './material.ts';
+import { PeerRefusedError, authorizePeer } from './peer.ts';
+
+/** Options for tls.connect, https.request / https.Agent, undici's Agent `connect`, and grpc-js credentials. */
+export interface SpiffeTlsClientOptions extends ConnectionOptions {
+  /** The source's current SVID chain (PEM): read at each connection. */
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string[];
+  readonly rejectUnauthorized: true;
+  readonly checkServerIdentity: (hostname: string, certificate: PeerCertificate) => Error | undefined;
+}
+
+/**
+ * mTLS client options on an X509Source: present the current SVID; accept a server only if its chain
+ * verifies as an X.509-SVID against the bundle of the server's own trust domain and `authorizer`
+ * accepts its SPIFFE ID. No host name is checked: the SPIFFE ID is the server's identity.
+ *
+ * `cert`, `key` and `ca` are getters, read whenever a connection is made with these options (or a
+ * copy of them), so new connections present the rotated SVID; a client that copies them once (an
+ * undici Agent, a grpc-js channel) presents the SVID current when it was made, and still verifies
+ * servers against the current bundles.
+ */
+export function tlsClientOptions(source: X509Source, authorizer: Authorizer): SpiffeTlsClientOptions {
+  const options = {
+    rejectUnauthorized: true as const,
+    checkServerIdentity: (_hostname: string, certificate: PeerCertificate): Error | undefined => {
+      try {
+        authorizePeer(certificate, source, authorizer);
+        return undefined;
+      } catch (error) {
+        return error instanceof PeerRefusedError ? error : new PeerRefusedError(String(error));
+      }
+    },
+    /*
+     * No session resumption: a resumed session skips checkServerIdentity, and Node's https.Agent
+     * would resume a session that another authorizer (or the previous SVID) established. An own
+     * `session` property overrides the one the agent adds.
+     */
+    session: undefined,
+  };
+  for (const name of ['cert', 'key', 'ca'] as const) {
+    Object.defineProperty(options, name, { enumerable: true, get: () => (name === 'ca' ? [...tlsMaterial(source).ca] : tlsMaterial(source)[name]) });
+  }
+  return options as unknown as SpiffeTlsClientOptions;
+}

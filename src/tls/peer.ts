@@ -1,0 +1,74 @@
+import { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { parseX509SvidChain, verifyX509SvidPath, type SpiffeId, type X509BundleSource } from '../svid/index.ts';
+import type { Authorizer } from './authorize.ts';
+
+/** A TLS peer was refused: its certificate is not a valid SVID of a known trust domain, or the authorizer said no. */
+export class PeerRefusedError extends Error {
+  override name = 'PeerRefusedError';
+  readonly code = 'ERR_SPIFFE_PEER_REFUSED';
+  /** The peer's SPIFFE ID, when its SVID verified but the authorizer refused it. */
+  readonly peerId: SpiffeId | undefined;
+
+  constructor(message: string, peerId?: SpiffeId) {
+    super(message);
+    this.peerId = peerId;
+  }
+}
+
+/**
+ * The peer's chain as the TLS layer holds it, leaf first. Node appends the issuers it found in the
+ * context's CA store, ending with a self-signed root; such a root is dropped, so that the chain is
+ * verified against the bundle of the peer's own trust domain alone, whatever root OpenSSL picked.
+ */
+function peerChain(peer: PeerCertificate | DetailedPeerCertificate): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  const seen = new Set<PeerCertificate>();
+  let current: PeerCertificate | undefined = peer;
+  while (current !== undefined && current.raw !== undefined && !seen.has(current)) {
+    seen.add(current);
+    chain.push(new X509Certificate(current.raw));
+    current = (current as DetailedPeerCertificate).issuerCertificate;
+  }
+  while (chain.length > 1) {
+    const last = chain[chain.length - 1]!;
+    if (!(last.checkIssued(last) && last.verify(last.publicKey))) break;
+    chain.pop();
+  }
+  return chain;
+}
+
+/**
+ * Verifies a TLS peer's certificate chain as an X.509-SVID against the bundle of the peer's own trust
+ * domain (a federated authority never vouches for another domain's IDs), then asks the authorizer.
+ * Returns the peer's SPIFFE ID; throws PeerRefusedError saying why not.
+ */
+export function authorizePeer(peer: PeerCertificate | DetailedPeerCertificate | undefined, bundles: X509BundleSource, authorizer: Authorizer): SpiffeId {
+  if (peer === undefined || peer.raw === undefined) throw new PeerRefusedError('the peer presented no certificate');
+  let verified: { id: SpiffeId; path: readonly X509Certificate[] };
+  try {
+    verified = verifyX509SvidPath(peerChain(peer), bundles);
+  } catch (error) {
+    throw new PeerRefusedError(`the peer's certificate is not a valid SVID: ${(error as Error).message}`);
+  }
+  let allowed: boolean;
+  try {
+    allowed = authorizer(verified.id, verified.path);
+  } catch (error) {
+    throw new PeerRefusedError(`the authorizer failed on peer ${verified.id}: ${(error as Error).message}`, verified.id);
+  }
+  if (!allowed) throw new PeerRefusedError(`peer ${verified.id} is not authorized`, verified.id);
+  return verified.id;
+}
+
+/**
+ * The SPIFFE ID of the peer of a connection made or accepted through this module (whose SVID was
+ * verified before any data flowed); undefined for a connection without TLS or a peer certificate.
+ * Takes `request.socket` of an HTTPS or HTTP/2 request as it is.
+ */
+export function peerSpiffeId(socket: Socket | TLSSocket): SpiffeId | undefined {
+  if (!('getPeerX509Certificate' in socket)) return undefined;
+  const leaf = socket.getPeerX509Certificate();
+  return leaf === undefined ? undefined : parseX509SvidChain([leaf]).id;
+}
