@@ -72,7 +72,7 @@ export function describeConfig(config: HelperConfig): string[] {
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled
-        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath}, ${health.readinessPath} and /metrics (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
         : 'health: listener off',
     );
   }

@@ -20,6 +20,8 @@ const JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_nam
 const X509_KEYS = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
 const RENEW_ACTIONS: readonly RenewAction[] = ['signal', 'restart', 'command', 'none'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Served beside the health paths (src/health); a health path there would be shadowed. */
+const METRICS_PATH = '/metrics';
 /** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
 const TRUST_DOMAIN_CHARS = '[a-z0-9._-]+';
 
@@ -258,6 +260,9 @@ export function parseConfig(text: string, file: string): HelperConfig {
   const livenessPath = health?.urlPath('liveness_path') ?? '/live';
   const readinessPath = health?.urlPath('readiness_path') ?? '/ready';
   if (livenessPath === readinessPath) (health ?? top).fail(health === undefined ? undefined : 'readiness_path', `is the same path as liveness_path: ${JSON.stringify(readinessPath)}`);
+  for (const [key, path] of [['liveness_path', livenessPath], ['readiness_path', readinessPath]] as const) {
+    if (path === METRICS_PATH) health!.fail(key, `${JSON.stringify(path)} is where the listener serves Prometheus metrics`);
+  }
 
   return {
     file,

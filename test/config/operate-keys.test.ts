@@ -26,3 +26,8 @@ test('renew_splay: bad values are refused with file, line and key', () => {
   assert.equal(message(`${X509}renew_signal = "HUP"\npid_file_name = "p"\nrenew_splay = -5`), 'helper.conf:6: renew_splay: expected a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds, got number -5');
   assert.equal(message(`${X509}renew_splay = "30s"`), 'helper.conf:4: renew_splay: is set but renew_action is "none": there is no notification to delay');
 });
+
+test('a health path on /metrics is refused: the listener serves Prometheus metrics there', () => {
+  assert.equal(message(`${X509}[health_checks]\nlistener_enabled = true\nliveness_path = "/metrics"`), 'helper.conf:6: health_checks.liveness_path: "/metrics" is where the listener serves Prometheus metrics');
+  assert.equal(message(`${X509}[health_checks]\nreadiness_path = "/metrics"`), 'helper.conf:5: health_checks.readiness_path: "/metrics" is where the listener serves Prometheus metrics');
+});
