@@ -15,8 +15,12 @@ import { parseEndpointAddress } from '../../src/workload/index.ts';
 import { checkRestricted, KUBERNETES_DIR, loadManifest, mebibytes, uidOf, type Doc, type Manifest, type Workload } from './kubernetes-support.ts';
 
 const CSI_SOCKET = '/spiffe-workload-api/spire-agent.sock';
-/** Resident memory of the helper at rest, from `npm run bench` (README), plus /metrics' share. */
-const MEASURED_MIB = 100 + 20;
+/** The daemon's idle resident memory from `npm run bench` (BENCHMARKS.md: 95 MB), plus /metrics' share (about 20 MB). */
+const MEASURED_MIB = 95 + 20;
+/** The daemon's peak over 10,000 back-to-back rotations (BENCHMARKS.md: 132 MB), plus /metrics. */
+const PEAK_MIB = 132 + 20;
+/** A one-shot fetch's peak (BENCHMARKS.md: 91 MiB before the lean steps). */
+const ONE_SHOT_MIB = 91;
 const FILES = ['envoy-sidecar.yaml', 'init-container.yaml', 'job.yaml', 'mariadb-sidecar.yaml', 'nginx-sidecar.yaml'];
 
 test('every example in deploy/kubernetes is covered here', async () => {
@@ -41,8 +45,8 @@ function checkHelpers(manifest: Manifest): void {
     assert.ok(readers.length > 0, `${where}: the app mounts the files`);
     for (const reader of readers) assert.equal(reader.volumeMounts!.find((m) => m.name === certs.name)!.readOnly, true, `${where}: ${reader.name} reads them only`);
     assert.equal(helper.securityContext?.readOnlyRootFilesystem, true);
-    assert.ok(mebibytes(helper.resources?.requests?.memory as string) >= (config.daemonMode && config.healthChecks.listenerEnabled ? MEASURED_MIB : 90), `${where}: memory request from the benchmark`);
-    assert.ok(mebibytes(helper.resources?.limits?.memory as string) >= 2 * mebibytes(helper.resources?.requests?.memory as string) - 64, `${where}: headroom for rotations`);
+    assert.ok(mebibytes(helper.resources?.requests?.memory as string) >= (config.daemonMode ? MEASURED_MIB : ONE_SHOT_MIB), `${where}: memory request from the benchmark`);
+    assert.ok(mebibytes(helper.resources?.limits?.memory as string) >= (config.daemonMode ? PEAK_MIB : 1.5 * ONE_SHOT_MIB), `${where}: the limit leaves room for the measured peak`);
 
     if (!config.daemonMode) {
       assert.equal(helper.restartPolicy, undefined, `${where}: a one-shot is a plain init container that must finish`);
