@@ -25,7 +25,7 @@ test('updates, writes, notifications, program exits, reloads and reconnects are 
   const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const until = (what: string, check: (text: string) => boolean) => waitFor(async () => ((text) => check(text) && text)(await scrape()), { what });
 
-  await waitFor(() => servedSerial(certs), { what: 'the first write' });
+  await waitFor(() => servedSerial(certs), { what: 'the first write', timeoutMs: 30_000 });
   // The program has its signal handlers once it says ready.
   await waitFor(async () => (await lines(signals))[0]?.startsWith('ready '), { what: 'the program ready' });
   const first = await servedSerial(certs);

@@ -35,7 +35,7 @@ test('a real Prometheus scrapes the helper and answers for the SVID expiry', { s
       const text = await (await fetch(`http://${target}/metrics`)).text();
       return sample(text, 'spiffe_helper_file_sets_written_total')! >= 1 ? text : undefined;
     },
-    { what: 'a scrape after the first write' },
+    { what: 'a scrape after the first write', timeoutMs: 30_000 },
   );
   assert.equal(await promtoolCheck(scrape, dir), '');
   assert.equal(sample(scrape, 'spiffe_helper_workload_api_connected'), 1);

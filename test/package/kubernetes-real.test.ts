@@ -81,7 +81,7 @@ test('nginx-sidecar.yaml: nginx serves the helper\'s files and is reloaded throu
   const root = await tempDir(t);
   // The example's 10 s splay is kept: it bounds how long the rotation below may take to reach nginx.
   const { files, certDir, config } = await startExampleHelper(t, manifest, web, root, agent);
-  await waitFor(() => servedSerial(certDir), { what: 'the first files (the startupProbe gate)' });
+  await waitFor(() => servedSerial(certDir), { what: 'the first files (the startupProbe gate)', timeoutMs: 30_000 });
 
   const nginxContainer = web.pod.containers.find((c) => c.name === 'nginx')!;
   const port = await freePort();
@@ -114,7 +114,7 @@ test('mariadb-sidecar.yaml: MariaDB reads spiffe.cnf and is told by FLUSH SSL ov
   const { files, certDir, config } = await startExampleHelper(t, manifest, db, root, agent, (text) =>
     text.replace(/renew_command = \["mariadb-admin", /, 'renew_command = ["mariadb-admin", "--no-defaults", "--user=root", '),
   );
-  await waitFor(() => servedSerial(certDir), { what: 'the first files (the startupProbe gate)' });
+  await waitFor(() => servedSerial(certDir), { what: 'the first files (the startupProbe gate)', timeoutMs: 30_000 });
 
   const cnf = files.local('/etc/mysql/conf.d/spiffe.cnf');
   const dataDir = files.local('/var/lib/mysql');
@@ -153,7 +153,7 @@ for (const file of ['init-container.yaml', 'job.yaml']) {
     const app = job.pod.containers[0]!;
     const given = [...(app.args ?? []), ...(app.env ?? []).map((e) => e.value ?? '')].filter((arg) => arg.startsWith(config.certDir));
     assert.ok(given.length >= 3);
-    await waitFor(async () => (await Promise.all(given.map((path) => readFile(files.local(path), 'utf8').catch(() => '')))).every((text) => text !== ''), { what: 'every file the container reads' });
+    await waitFor(async () => (await Promise.all(given.map((path) => readFile(files.local(path), 'utf8').catch(() => '')))).every((text) => text !== ''), { what: 'every file the container reads', timeoutMs: 30_000 });
     if (!config.daemonMode) assert.equal(await helper.exited(), 0, 'the init container finishes');
     else assert.equal(helper.child.exitCode, null, 'the sidecar keeps running');
   });

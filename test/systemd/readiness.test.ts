@@ -21,7 +21,7 @@ test('READY=1 comes after the files, STATUS= on rotation, STOPPING=1 on SIGTERM'
   const certs = join(dir, 'certs');
   const socket = await notifySocket(t, dir, join(certs, 'svid_bundle.pem'));
   const helper = await startHelper(t, dir, x509Config(s.address, certs), { env: { NOTIFY_SOCKET: socket.path } });
-  await helper.waitForLog((line) => /Workload API: .*no identity issued/.test(line.msg), { what: 'the refused first attempt' });
+  await helper.waitForLog((line) => /Workload API: .*no identity issued/.test(line.msg), { what: 'the refused first attempt', timeoutMs: 30_000 });
   assert.deepEqual(await socket.messages(), [], 'nothing while there are no files');
 
   s.setRefusal(undefined);
