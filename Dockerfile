@@ -1,31 +1,44 @@
-# The spiffe-helper image: Node.js 24 LTS, the compiled helper, production dependencies only, and tini
-# as PID 1 (Node does not reap orphans or forward signals as an init must).
+# The spiffe-helper image: the bundled helper (one JavaScript file, no node_modules) on Google's
+# distroless Node.js 24 image, which holds Node, glibc, OpenSSL, CA certificates and tzdata and no
+# shell, package manager or npm. tini (static) is PID 1: Node neither reaps orphans nor forwards
+# signals as an init must.
 #
 #   docker build -t spiffe-helper .
-#   docker run -v /run/spire/sockets:/run/spire/sockets:ro -v $PWD/helper.conf:/etc/spiffe-helper/helper.conf:ro spiffe-helper
+#   docker run --read-only -v /run/spire/sockets:/run/spire/sockets:ro \
+#     -v $PWD/helper.conf:/etc/spiffe-helper/helper.conf:ro -v certs:/certs spiffe-helper
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # --ignore-scripts: the image already has Node 24, so the `node` devDependency's download is not needed.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY cmd/ cmd/
 COPY src/ src/
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+COPY scripts/bundle.ts scripts/proto-descriptor.ts scripts/
+RUN npm run build
 
-FROM node:24-bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/spiffe-helper
-COPY --from=build /build/package.json ./
-COPY --from=build /build/node_modules/ node_modules/
-COPY --from=build /build/dist/ dist/
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+LABEL org.opencontainers.image.title="spiffe-helper" \
+      org.opencontainers.image.description="Writes X.509 and JWT SVIDs from the SPIFFE Workload API to files, atomically, and tells the program" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
+COPY --from=build /usr/bin/tini-static /usr/local/bin/tini
+# The launcher, the bundle and the bundled packages' licences: the whole helper.
+COPY --from=build /build/dist/bin/ /opt/spiffe-helper/
 COPY config/helper.conf /etc/spiffe-helper/helper.conf
-ENV NODE_ENV=production
-# The node image's unprivileged user. Run as the wrapped program's user instead when the helper must
-# signal it in a shared process namespace, or write files it owns.
-USER node
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/spiffe-helper/dist/cmd/spiffe-helper.js"]
+# V8's compiled code of the bundle, made now (with the entry point's V8 flags, which the cache is
+# keyed on) so that a read-only root filesystem costs nothing at start: the launcher's compile cache
+# reads it and never needs to write.
+ENV NODE_COMPILE_CACHE=/opt/spiffe-helper/compile-cache
+RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js", "-version"]
+# distroless's nonroot user, by number so that runAsNonRoot can verify it. Run as the wrapped
+# program's user instead when the helper must signal it in a shared process namespace.
+USER 65532:65532
+# A 1 MB young generation: 3-4 MiB less memory, no cost in start-up or rotation latency (BENCHMARKS.md).
+ENTRYPOINT ["/usr/local/bin/tini", "--", "/nodejs/bin/node", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js"]
 CMD ["-config", "/etc/spiffe-helper/helper.conf"]

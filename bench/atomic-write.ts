@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSetWriter, type OutputFile } from '../src/output/index.ts';
 
-const UPDATES = 400;
 const READER = new URL('../test/output/fixtures/pair-reader.ts', import.meta.url).pathname;
 
 const fileSet = (n: number): OutputFile[] => [
@@ -25,7 +24,7 @@ async function inPlace(dir: string, files: readonly OutputFile[]): Promise<void>
   }
 }
 
-async function measure(name: string, update: (dir: string, n: number) => Promise<void>) {
+async function measure(name: string, updates: number, update: (dir: string, n: number) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-'));
   await update(dir, 0);
   const stop = join(dir, 'stop');
@@ -33,19 +32,20 @@ async function measure(name: string, update: (dir: string, n: number) => Promise
   let output = '';
   reader.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const start = process.hrtime.bigint();
-  for (let n = 1; n <= UPDATES; n++) await update(dir, n);
+  for (let n = 1; n <= updates; n++) await update(dir, n);
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   await writeFile(stop, '');
   await new Promise((resolve) => reader.once('exit', resolve));
   await rm(dir, { recursive: true, force: true });
   const seen = JSON.parse(output) as Record<string, number>;
-  return { name, msPerUpdate: (elapsed / UPDATES).toFixed(3), reads: seen.reads, torn: seen.torn, empty: seen.empty, missing: seen.missing };
+  return { name, msPerUpdate: (elapsed / updates).toFixed(3), reads: seen.reads!, torn: seen.torn!, empty: seen.empty!, missing: seen.missing! };
 }
 
-export async function atomicWriteBench(): Promise<Record<string, string | number | undefined>[]> {
+export async function atomicWriteBench(updates: number) {
   const writers = new Map<string, FileSetWriter>();
   const atomic = await measure(
     'atomic file set (this helper)',
+    updates,
     async (dir, n) => {
       let writer = writers.get(dir);
       if (writer === undefined) writers.set(dir, (writer = new FileSetWriter(dir)));
@@ -55,6 +55,7 @@ export async function atomicWriteBench(): Promise<Record<string, string | number
   // The reader fixture resolves ..data; for plain files it is a link to the directory itself.
   const plain = await measure(
     'in-place rewrite (Go helper)',
+    updates,
     async (dir, n) => {
       if (n === 0) await symlink('.', join(dir, '..data'));
       await inPlace(dir, fileSet(n));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig, describeConfig, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
-import { Daemon, runOnce } from '../src/helper/index.ts';
+import { loadDaemon, runOnce } from '../src/helper/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
@@ -48,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = await createLogger({ level: config.logLevel, format: config.logFormat });
   if (!config.daemonMode) {
     try {
       await runOnce(config, log);
@@ -58,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_ERROR;
     }
   }
+  const Daemon = await loadDaemon();
   const daemon = new Daemon(config, { configFile: commandLine.configFile, log });
   try {
     await daemon.start();

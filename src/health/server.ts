@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { HealthReport, HealthState } from './state.ts';
 
@@ -33,6 +33,9 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
  * /metrics when given.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  // Loaded here, not at the top: importing node:http also loads Node's fetch (undici), which a helper
+  // without a health listener (and every one-shot run) never needs.
+  const { createServer } = await import('node:http');
   const server = createServer((request, response) => {
     // The raw target, not `new URL()`: a malformed target must not throw inside the listener.
     const path = (request.url ?? '/').split('?', 1)[0];

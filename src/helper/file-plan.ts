@@ -1,17 +1,33 @@
-import type { JwtBundleSet, JwtSvid } from '../svid/index.ts';
+import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import type { OutputFile } from '../output/index.ts';
 import type { HelperConfig } from '../config/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, selectSvid, type X509RenderPlan } from './render.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
 const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
 export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
 
+/** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
+function x509Targets(config: HelperConfig): X509Target[] {
+  const top: X509Target = {
+    select: { hint: config.hint },
+    pem: config.x509,
+    combinedPemFileName: config.combinedPemFileName,
+    pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
+    pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
+  };
+  const topWrites = config.layout === 'filesystem_delivery' || [top.pem, top.combinedPemFileName, top.pkcs12KeystoreFileName, top.pkcs12TruststoreFileName].some((name) => name !== undefined);
+  return [...(topWrites ? [top] : []), ...config.x509Svids];
+}
+
+/** True when the config writes X.509 files, so the X.509 context must be watched. */
+export const writesX509 = (config: HelperConfig): boolean => x509Targets(config).length > 0;
+
 export function configuredOutputs(config: HelperConfig): string[] {
   const outputs: string[] = [];
-  if (config.x509 !== undefined) outputs.push(X509_OUTPUT);
+  if (writesX509(config)) outputs.push(X509_OUTPUT);
   for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
   if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
   return outputs;
@@ -26,26 +42,27 @@ export class FilePlan {
   readonly #x509Plan: X509RenderPlan | undefined;
   #x509Files: OutputFile[] | undefined;
   #x509Context: X509Context | undefined;
+  /** The X.509-SVIDs in #x509Files. */
+  #x509Svids: readonly X509Svid[] = [];
   readonly #jwtSvids = new Map<string, JwtSvid>();
   #jwtBundles: JwtBundleSet | undefined;
 
   constructor(config: HelperConfig) {
     this.#config = config;
-    const x509 = config.x509;
+    const targets = x509Targets(config);
     this.#x509Plan =
-      x509 === undefined
+      targets.length === 0
         ? undefined
         : {
-            svidFileName: x509.svidFileName,
-            keyFileName: x509.keyFileName,
-            bundleFileName: x509.bundleFileName,
+            targets,
+            layout: config.layout,
             certFileMode: config.certFileMode,
             keyFileMode: config.keyFileMode,
-            hint: config.hint,
             addIntermediatesToBundle: config.addIntermediatesToBundle,
             includeFederatedDomains: config.includeFederatedDomains,
             omitExpired: config.omitExpired,
             federatedBundleFileName: config.federatedBundleFileName,
+            pkcs12Password: config.pkcs12Password?.value,
           };
   }
 
@@ -57,11 +74,17 @@ export class FilePlan {
     return this.#jwtBundles;
   }
 
-  /** Renders the X.509 files first, so an update that cannot be rendered changes nothing. */
-  setX509(context: X509Context, now: Date): void {
-    if (this.#x509Plan === undefined) return;
-    this.#x509Files = renderX509Files(context, this.#x509Plan, now);
+  /**
+   * Renders the X.509 files first, so an update that cannot be rendered changes nothing; returns the
+   * SVIDs written.
+   */
+  setX509(context: X509Context, now: Date): X509Svid[] {
+    if (this.#x509Plan === undefined) return [];
+    const { files, svids } = renderX509Files(context, this.#x509Plan, now);
+    this.#x509Files = files;
     this.#x509Context = context;
+    this.#x509Svids = svids;
+    return svids;
   }
 
   setJwtSvid(fileName: string, svid: JwtSvid): void {
@@ -86,10 +109,11 @@ export class FilePlan {
     return this.ready().length === configuredOutputs(this.#config).length;
   }
 
-  /** When the SVID behind each output with material expires, by output name. */
+  /** When the SVID behind each output with material expires, by output name; for X.509, the first of its SVIDs to expire. */
   expiries(): Map<string, Date> {
     const expiries = new Map<string, Date>();
-    if (this.#x509Files !== undefined && this.#x509Context !== undefined) expiries.set(X509_OUTPUT, selectSvid(this.#x509Context, this.#config.hint).notAfter);
+    const x509 = this.#x509Svids.map((svid) => svid.notAfter.getTime());
+    if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
     for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
     return expiries;
   }

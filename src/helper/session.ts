@@ -1,13 +1,12 @@
 import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
-import type { JwtBundleSet } from '../svid/index.ts';
+import type { JwtBundleSet, X509Svid } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
 import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { metricsExposition, type HelperMetrics, type UpdateKind } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
-import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
-import { selectSvid } from './render.ts';
+import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509 } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 
 /** What a session hands back to the helper after each write. */
@@ -88,7 +87,7 @@ export class Session {
     if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
     if (seed !== undefined) this.#scheduleWrite();
 
-    if (config.x509 !== undefined) {
+    if (writesX509(config)) {
       this.#watch(
         'X.509-SVID',
         this.#client.watchX509Context({
@@ -111,12 +110,12 @@ export class Session {
             this.#scheduleWrite();
           },
           onError: (error) => this.#discarded('JWT bundle', 'jwt_bundles', error),
-          ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
+          ...(!writesX509(config) ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
     }
     // With no stream to watch, the JWT-SVID fetches are what tells whether the agent is reachable.
-    const fetchesReportAgent = config.x509 === undefined && config.jwtBundle === undefined;
+    const fetchesReportAgent = !writesX509(config) && config.jwtBundle === undefined;
     for (const jwt of config.jwtSvids) {
       const renewer = new JwtSvidRenewer(this.#client, {
         audience: jwt.audience,
@@ -168,8 +167,9 @@ export class Session {
   }
 
   #acceptX509(context: X509Context): boolean {
+    let svids: X509Svid[];
     try {
-      this.#plan.setX509(context, new Date());
+      svids = this.#plan.setX509(context, new Date());
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
@@ -177,9 +177,12 @@ export class Session {
       this.health.recordWriteFailure(X509_OUTPUT, message);
       return false;
     }
-    const svid = selectSvid(context, this.config.hint);
+    // Health follows the SVID that expires first: the files are only as fresh as it.
+    const [first, ...rest] = svids;
+    if (first === undefined) return false;
+    const svid = rest.reduce((soonest, next) => (next.notAfter < soonest.notAfter ? next : soonest), first);
     this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter });
-    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length }, 'X.509-SVID update received');
+    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length, written: svids.length }, 'X.509-SVID update received');
     return true;
   }
 

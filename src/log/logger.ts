@@ -1,6 +1,5 @@
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -38,14 +37,16 @@ function scrubbing(target: { write(line: string): unknown }): DestinationStream 
 /**
  * pino writing JSON lines, or text through pino-pretty, both synchronously and on this thread: nothing
  * is lost when the helper exits and no worker thread keeps it alive. Every line passes the scrubber.
+ * Async because pino-pretty is loaded only for text: JSON runs (the default) never load it.
  */
-export function createLogger(options: LoggerOptions): Logger {
+export async function createLogger(options: LoggerOptions): Promise<Logger> {
   if (!LEVELS.includes(options.level)) {
     throw new Error(`unknown log level ${JSON.stringify(options.level)}: expected one of ${LEVELS.join(', ')}`);
   }
   const destination = options.destination ?? 2;
+  const pretty = options.format === 'text' ? (await import('pino-pretty')).default : undefined;
   const target =
-    options.format === 'text'
+    pretty !== undefined
       ? pretty({
           destination,
           sync: true,

@@ -1,12 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { fromJSON } from '@grpc/proto-loader';
+// workload.proto as protobufjs JSON, prepared at build time by scripts/proto-descriptor.ts: starting
+// the client parses no .proto text.
+import descriptor from './workload-descriptor.json' with { type: 'json' };
 
-/** Beside this module, in `src/workload/` and in the compiled `dist/src/workload/` (the build copies it). */
-export const PROTO_FILE = fileURLToPath(new URL('./workload.proto', import.meta.url));
+/** protobufjs types a method's `comment` as required, though its own toJSON() leaves it out. */
+type Descriptor = Parameters<typeof fromJSON>[0];
 
 /** Absent fields decode as empty values, as proto3 means them; bytes stay Buffers. */
-const definition = loadSync(PROTO_FILE, { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true });
+const definition = fromJSON(descriptor as Descriptor, { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true });
 
 export const SpiffeWorkloadApi = loadPackageDefinition(definition).SpiffeWorkloadAPI as ServiceClientConstructor;
 export const workloadApiService = SpiffeWorkloadApi.service;

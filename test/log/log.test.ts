@@ -5,11 +5,11 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { createLogger, nullLogger } from '../../src/log/index.ts';
 
-function capture(level: string, format: 'json' | 'text') {
+async function capture(level: string, format: 'json' | 'text') {
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { logger: createLogger({ level, format, destination: stream }), output: () => text };
+  return { logger: await createLogger({ level, format, destination: stream }), output: () => text };
 }
 
 const KEY_BODY = 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg';
@@ -23,8 +23,8 @@ function assertClean(text: string, label: string): void {
   assert.match(text, /REDACTED/, label);
 }
 
-test('JSON lines, filtered by level', () => {
-  const { logger, output } = capture('warn', 'json');
+test('JSON lines, filtered by level', async () => {
+  const { logger, output } = await capture('warn', 'json');
   logger.info('hidden');
   logger.warn({ spiffeId: 'spiffe://example.org/x' }, 'shown');
   logger.error('also shown');
@@ -35,16 +35,16 @@ test('JSON lines, filtered by level', () => {
   assert.ok(!Number.isNaN(Date.parse(String(lines[0]!.time))), 'ISO time');
 });
 
-test('level silent writes nothing; an unknown level is refused by name', () => {
-  const { logger, output } = capture('silent', 'json');
+test('level silent writes nothing; an unknown level is refused by name', async () => {
+  const { logger, output } = await capture('silent', 'json');
   logger.fatal('nothing');
   assert.equal(output(), '');
   assert.equal(nullLogger.isLevelEnabled('fatal'), false);
-  assert.throws(() => createLogger({ level: 'verbose', format: 'json' }), /unknown log level "verbose": expected one of trace, debug, info, warn, error, fatal, silent/);
+  await assert.rejects(createLogger({ level: 'verbose', format: 'json' }), /unknown log level "verbose": expected one of trace, debug, info, warn, error, fatal, silent/);
 });
 
-test('text format is readable', () => {
-  const { logger, output } = capture('debug', 'text');
+test('text format is readable', async () => {
+  const { logger, output } = await capture('debug', 'text');
   logger.debug({ dir: '/certs' }, 'files written');
   assert.match(output(), /DEBUG.*files written/);
   assert.match(output(), /dir: "\/certs"/);
@@ -52,9 +52,9 @@ test('text format is readable', () => {
   assert.doesNotMatch(output(), /\u001b\[/, 'no colours on a stream that is not a terminal');
 });
 
-test('key material and tokens never appear, wherever they are logged', () => {
+test('key material and tokens never appear, wherever they are logged', async () => {
   for (const format of ['json', 'text'] as const) {
-    const { logger, output } = capture('info', format);
+    const { logger, output } = await capture('info', format);
     logger.info({ privateKey: KEY, token: TOKEN, nested: { key: KEY, jwt: TOKEN, deeper: { svid: 'raw' } } }, 'secret fields');
     logger.info({ a: { b: { c: { pem: KEY, header: `Bearer ${TOKEN}` } } } }, 'deep, under innocent names');
     logger.info(`message carrying ${KEY} and ${TOKEN}`);
@@ -71,8 +71,8 @@ test('key material and tokens never appear, wherever they are logged', () => {
   }
 });
 
-test('logging does not change the caller\'s object', () => {
-  const { logger } = capture('info', 'json');
+test('logging does not change the caller\'s object', async () => {
+  const { logger } = await capture('info', 'json');
   const material = { privateKey: KEY, nested: { token: TOKEN } };
   logger.info(material, 'material');
   assert.deepEqual(material, { privateKey: KEY, nested: { token: TOKEN } });
@@ -83,7 +83,7 @@ test('stderr by default, nothing lost at exit, and nothing keeps the process ali
   for (const format of ['json', 'text'] as const) {
     // The child logs and exits at once; it must end by itself, with the line on stderr.
     const script = `import { createLogger } from ${JSON.stringify(logger)};
-      const log = createLogger({ level: 'info', format: ${JSON.stringify(format)} });
+      const log = await createLogger({ level: 'info', format: ${JSON.stringify(format)} });
       for (let i = 0; i < 200; i++) log.info({ i }, 'line');
       log.warn('last line');
       process.exitCode = 3;`;

@@ -2,13 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as library from '../../src/index.ts';
 import { docExamples } from '../support/doc-examples.ts';
 import { tempDir } from '../support/tmp.ts';
+import { spireUnavailable } from '../support/spire.ts';
+import { GO_HELPER } from '../../bench/contenders.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 const run = promisify(execFile);
@@ -17,6 +20,7 @@ const root = new URL('../../', import.meta.url).pathname;
 const build = run('npm', ['run', 'build'], { cwd: root });
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   version: string;
+  license: string;
   bin: Record<string, string>;
   exports: Record<string, { default: string; types: string }>;
   engines: { node: string };
@@ -43,7 +47,7 @@ test('the library modules (svid, workload, sources, tls) import nothing from the
 });
 
 const USE_LIBRARY = join(root, 'test', 'package', 'fixtures', 'use-library.ts');
-const CLI_ONLY = /\/node_modules\/(pino|pino-pretty|chokidar|execa|toml)\/|\/(src|dist\/src)\/(config|helper|log|output|process|health)\/|\/cmd\//;
+const CLI_ONLY = /\/node_modules\/(pino|pino-pretty|chokidar|execa|toml|@peculiar\/asn1-pfx)\/|\/(src|dist\/src)\/(config|helper|log|output|render|process|health)\/|\/cmd\//;
 
 interface LibraryRun {
   node: string;
@@ -113,38 +117,82 @@ test("the shipped types: docs/library.md's examples type-check as a consumer's c
   assert.ok(examples.size >= 3);
 });
 
-// No Docker engine runs here, so the image is proven by its parts: the Dockerfile's sources exist,
-// its entry point is the package's compiled bin, and the runtime stage's contents — the compiled
-// JavaScript with production dependencies only — run the helper on the image's default config.
+// No Docker engine runs here, so the image is proven by its parts: the Dockerfile's rules, and its
+// payload — the package's dist/bin, nothing else — running a one-shot fetch on its own.
 const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
-const instructions = dockerfile.split('\n').filter((line) => /^[A-Z]+ /.test(line));
+// Instructions with their continuation lines joined.
+const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => /^[A-Z]+ /.test(line));
+const finalStage = instructions.slice(instructions.findLastIndex((line) => line.startsWith('FROM ')));
+const binDir = dirname(pkg.bin['spiffe-helper']!.replace(/^\.\//, ''));
 
-test('the Dockerfile builds on Node 24, copies sources that exist, and runs the compiled bin under tini as a non-root user', async () => {
-  const bases = instructions.filter((line) => line.startsWith('FROM ')).map((line) => line.split(' ')[1]!);
+test('the Dockerfile: distroless Node 24, only the bundle, a numeric non-root user, OCI labels, read-only root ready', async () => {
   const engineMajor = /\d+/.exec(pkg.engines.node)![0];
-  assert.ok(bases.length === 2 && bases.every((base) => base.startsWith(`node:${engineMajor}-`)), bases.join(', '));
+  assert.equal(finalStage[0], `FROM gcr.io/distroless/nodejs${engineMajor}-debian12:nonroot`);
   for (const line of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from'))) {
-    const sources = line.split(' ').slice(1, -1);
-    for (const source of sources) await stat(join(root, source));
+    for (const source of line.split(' ').slice(1, -1)) await stat(join(root, source));
   }
-  const entrypoint = JSON.parse(instructions.find((line) => line.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
-  assert.deepEqual(entrypoint.slice(0, 3), ['/usr/bin/tini', '--', 'node']);
-  assert.equal(entrypoint[3], `/opt/spiffe-helper/${pkg.bin['spiffe-helper']!.replace(/^\.\//, '')}`);
-  const user = instructions.filter((line) => line.startsWith('USER ')).at(-1);
-  assert.ok(user !== undefined && !/USER (root|0)\b/.test(user), 'runs as a non-root user');
+  // The runtime stage takes the bundle directory and tini from the build stage, and no node_modules.
+  const fromBuild = finalStage.filter((line) => line.startsWith('COPY --from=build')).map((line) => line.split(' ')[2]);
+  assert.deepEqual(fromBuild.sort(), ['/build/' + binDir + '/', '/usr/bin/tini-static'].sort());
+  const user = finalStage.filter((line) => line.startsWith('USER ')).at(-1);
+  assert.match(user ?? '', /^USER [1-9]\d*:[1-9]\d*$/, 'a numeric, non-root uid:gid');
+  const entrypoint = JSON.parse(finalStage.find((line) => line.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
+  assert.deepEqual(entrypoint.slice(0, 3), ['/usr/local/bin/tini', '--', '/nodejs/bin/node']);
+  assert.equal(entrypoint.at(-1), `/opt/spiffe-helper/${basename(pkg.bin['spiffe-helper']!)}`);
+  const labels = Object.fromEntries(
+    [...finalStage.filter((line) => line.startsWith('LABEL ')).join(' ').matchAll(/(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+  assert.equal(labels['org.opencontainers.image.version'], pkg.version);
+  assert.equal(labels['org.opencontainers.image.licenses'], pkg.license);
+  for (const key of ['title', 'description', 'base.name']) assert.ok(labels[`org.opencontainers.image.${key}`], key);
+  // A read-only root: the compile cache is made at build time, where the launcher reads it.
+  const cache = /^ENV NODE_COMPILE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')) ?? '')?.[1];
+  assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'NODE_COMPILE_CACHE inside the image');
+  const warm = finalStage.findIndex((line) => line.startsWith('RUN ["/nodejs/bin/node"'));
+  assert.ok(warm > finalStage.findIndex((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')), 'the cache is written after NODE_COMPILE_CACHE is set');
+  // The cache is keyed on V8's flags: it is made by the entry point's own node command line.
+  const warmArgs = JSON.parse(finalStage[warm]!.slice('RUN '.length)) as string[];
+  assert.deepEqual(warmArgs.slice(0, -1), entrypoint.slice(2));
 });
 
-test("the runtime stage's contents run the helper: compiled JavaScript and production dependencies only", async (t) => {
-  const image = await tempDir(t);
+test('the packed package (npm pack) runs a one-shot fetch from an empty directory with its bin alone, as the image does', async (t) => {
   await build;
-  for (const path of ['package.json', 'package-lock.json', 'dist']) await cp(join(root, path), join(image, path), { recursive: true });
-  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: image, timeout: 240_000 });
-  const node = join(root, 'node_modules', '.bin', 'node');
-  const entry = join(image, pkg.bin['spiffe-helper']!);
-  const { stdout } = await run(node, [entry, '-check', '-config', join(root, 'config', 'helper.conf')]);
-  assert.match(stdout, /workload API: \/run\/spire\/sockets\/agent\.sock/);
-  // The proto file is found from the compiled client, and a one-shot run reports a missing agent.
-  const oneShot = await run(node, [entry, '-config', join(root, 'config', 'oneshot.conf')], { env: { ...process.env } }).catch((error: { code: number; stderr: string }) => error);
-  assert.equal((oneShot as { code: number }).code, 1);
-  assert.match((oneShot as { stderr: string }).stderr, /no Workload API address|no Workload API socket/);
+  const dir = await tempDir(t);
+  const packed = JSON.parse((await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root })).stdout) as { filename: string; files: { path: string }[] }[];
+  const files = packed[0]!.files.map((file) => file.path);
+  assert.ok(files.includes(pkg.bin['spiffe-helper']!.replace(/^\.\//, '')), 'the bin is packed');
+  assert.ok(!files.some((file) => file.endsWith('.proto')), 'no .proto: the descriptor is built in');
+  const tarball = join(dir, packed[0]!.filename);
+  await run('tar', ['-xzf', tarball, '-C', dir]);
+  // Only what the image copies, in a directory with no node_modules anywhere above it.
+  const image = join(dir, 'opt');
+  await cp(join(dir, 'package', binDir), image, { recursive: true });
+  const work = join(dir, 'work');
+  await mkdir(work);
+  const api = await WorkloadApiTestServer.start();
+  t.after(() => api.stop());
+  await writeFile(join(work, 'helper.conf'), `agent_address = "${api.address}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
+  // A compile cache that cannot be written (its path is a file), as on a read-only root.
+  const env = { ...process.env, NODE_COMPILE_CACHE: tarball };
+  await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'helper.conf'], { cwd: work, env, timeout: 60_000 });
+  const written = new X509Certificate(await readFile(join(work, 'certs', 'tls.crt')));
+  assert.equal(written.serialNumber, new X509Certificate(api.currentSvids[0]!.certificates[0]!).serialNumber);
+  await readFile(join(work, 'certs', 'tls.key'));
+  await readFile(join(work, 'certs', 'ca.crt'));
+});
+
+// The benchmark (npm run bench) once through with tiny counts, on the package as built, so it keeps
+// working; its figures are not asserted (timings belong to the bench, not to shared test machines).
+test('the benchmark runs every part and prints a row for each helper and the floor', async () => {
+  await build;
+  const { stdout } = await run(process.execPath, [join(root, 'bench', 'run.ts'), '--smoke', '--no-build'], { cwd: root, timeout: 240_000 });
+  for (const title of ['One-shot fetch from a real SPIRE agent', 'Daemon: idle, then', 'Rotation latency over', 'Writing a 3-file set']) {
+    assert.ok(stdout.includes(title), `no "${title}" table in:\n${stdout}`);
+  }
+  const rows = (name: string) => stdout.split('\n').filter((line) => line.startsWith(name)).length;
+  // One-shot (with real SPIRE), daemon and latency each print a row per helper; one-shot adds the floor.
+  const withSpire = spireUnavailable() === undefined;
+  assert.equal(rows('spiffe-helper (Node, this project)'), withSpire ? 3 : 2, stdout);
+  assert.equal(rows('node -e 0'), withSpire ? 1 : 0, stdout);
+  if (existsSync(GO_HELPER)) assert.equal(rows('spiffe-helper v0.11.0 (Go)'), withSpire ? 3 : 2, stdout);
 });

@@ -1,0 +1,54 @@
+// The command as one minified ES module, dist/bin/spiffe-helper-bundle.js, started by a launcher,
+// dist/bin/spiffe-helper.js: what the package's `bin` and the container image run. Node then reads
+// and compiles one file instead of resolving and loading a few hundred (cmd/, src/, and every
+// dependency's modules), which was most of a one-shot run's start-up.
+// The library entry (dist/src/index.js) stays unbundled, built by tsc, for programs that import it.
+import { build, type Plugin } from 'esbuild';
+import { chmod, writeFile } from 'node:fs/promises';
+
+const BUNDLE = 'dist/bin/spiffe-helper-bundle.js';
+const LAUNCHER = 'dist/bin/spiffe-helper.js';
+
+// The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
+// it in $NODE_COMPILE_CACHE, else in the temp dir; where it cannot write there, it runs without.
+const LAUNCHER_SOURCE = `#!/usr/bin/env node
+// spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
+// later starts skip compiling it.
+import { enableCompileCache } from 'node:module';
+enableCompileCache();
+await import('./spiffe-helper-bundle.js');
+`;
+
+/**
+ * pino requires thread-stream (and with it worker_threads) at load time, for transports run in a
+ * worker. The helper logs synchronously on its own thread and never uses a transport, so the bundle
+ * carries a stand-in that refuses to be constructed instead of loading worker_threads at every start.
+ */
+const noPinoTransports: Plugin = {
+  name: 'no-pino-transports',
+  setup(builder) {
+    builder.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'no-pino-transports' }));
+    builder.onLoad({ filter: /.*/, namespace: 'no-pino-transports' }, () => ({
+      contents: "module.exports = class { constructor() { throw new Error('pino transports are not part of the bundled spiffe-helper'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
+await build({
+  entryPoints: ['cmd/spiffe-helper.ts'],
+  outfile: BUNDLE,
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  // Dependencies written as CommonJS require() Node's builtins; an ES module has no `require`.
+  banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
+  plugins: [noPinoTransports],
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+await writeFile(LAUNCHER, LAUNCHER_SOURCE);
+// npm makes a bin executable when it installs the package; the image and the bench run it from dist.
+await chmod(LAUNCHER, 0o755);

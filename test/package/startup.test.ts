@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { HELPER_ENTRY } from '../support/helper-process.ts';
+import { tempDir } from '../support/tmp.ts';
+import { waitFor } from '../support/wait.ts';
+
+const run = promisify(execFile);
+const RECORDER = new URL('./fixtures/record-modules.ts', import.meta.url).pathname;
+
+/** What a start loads costs time and memory: each kind of run loads only what it uses. */
+const HEAVY = {
+  'the file watcher': /\/node_modules\/chokidar\//,
+  'the process manager': /\/node_modules\/execa\//,
+  'the pretty printer': /\/node_modules\/pino-pretty\//,
+  // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
+  'the HTTP server (and with it undici)': /^import node:http$/,
+} as const;
+
+function loadedOf(modules: readonly string[]): string[] {
+  return Object.entries(HEAVY)
+    .filter(([, pattern]) => modules.some((url) => pattern.test(url)))
+    .map(([what]) => what);
+}
+
+async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string, address: string) => string, daemon: boolean): Promise<string[]> {
+  const dir = await tempDir(t);
+  const server = await WorkloadApiTestServer.start();
+  t.after(() => server.stop());
+  const configFile = join(dir, 'helper.conf');
+  await writeFile(configFile, config(dir, server.address));
+  const record = join(dir, 'modules.txt');
+  const env = { ...process.env, RECORD_MODULES: record };
+  const args = ['--import', RECORDER, HELPER_ENTRY, '-config', configFile];
+  if (!daemon) {
+    await run(process.execPath, args, { env });
+  } else {
+    const child = execFile(process.execPath, args, { env });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    t.after(() => child.kill('SIGKILL'));
+    await waitFor(() => readFile(join(dir, 'certs', 'svid.pem')).then(() => true), { what: 'the daemon to write its files' });
+    child.kill('SIGTERM');
+    await exited;
+  }
+  return (await readFile(record, 'utf8')).split('\n');
+}
+
+const x509 = (dir: string, address: string) =>
+  `agent_address = "${address}"\ncert_dir = "${dir}/certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n`;
+
+test('a one-shot run loads none of the file watcher, process manager, pretty printer or HTTP server', async (t) => {
+  const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}daemon_mode = false\n`, false);
+  assert.ok(modules.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the recorder sees the modules the run loads');
+  assert.deepEqual(loadedOf(modules), []);
+});
+
+test('a daemon without cmd, health listener or text logs loads the file watcher, and none of the others but execa', async (t) => {
+  const modules = await recordRun(t, x509, true);
+  // execa still comes with src/process (WrappedProgram imports it statically): see BENCHMARKS.md.
+  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager']);
+});
+
+test('text logs and a health listener load the pretty printer and the HTTP server', async (t) => {
+  const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}log_format = "text"\n[health_checks]\nlistener_enabled = true\nbind_port = 0\n`, true);
+  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager', 'the pretty printer', 'the HTTP server (and with it undici)']);
+});
