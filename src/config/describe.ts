@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { CommandSpec, HelperConfig, X509FileNames } from './types.ts';
+import { hasX509Files } from './x509-outputs.ts';
 
 const mode = (value: number): string => `0${value.toString(8).padStart(3, '0')}`;
 const shell = (spec: CommandSpec): string =>
@@ -62,7 +63,7 @@ export function describeConfig(config: HelperConfig): string[] {
     lines.push(file('<trust domain>.spiffe-trust-bundle.pem', config.certFileMode, 'one per trust domain, own and federated; removed when a domain goes'));
   }
   const top = { pem: config.x509, combinedPemFileName: config.combinedPemFileName, pkcs12KeystoreFileName: config.pkcs12KeystoreFileName, pkcs12TruststoreFileName: config.pkcs12TruststoreFileName };
-  if (Object.values(top).some((name) => name !== undefined)) {
+  if (hasX509Files(top)) {
     lines.push(`X.509-SVID${hint}${expired}:`);
     x509Files(top);
   }

@@ -1,12 +1,12 @@
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import type { OutputFile } from '../output/index.ts';
-import type { HelperConfig } from '../config/index.ts';
+import { hasX509Files, type HelperConfig } from '../config/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
-const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
+export const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
 export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
 
 /** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
@@ -18,7 +18,7 @@ function x509Targets(config: HelperConfig): X509Target[] {
     pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
     pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
   };
-  const topWrites = config.layout === 'filesystem_delivery' || [top.pem, top.combinedPemFileName, top.pkcs12KeystoreFileName, top.pkcs12TruststoreFileName].some((name) => name !== undefined);
+  const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
   return [...(topWrites ? [top] : []), ...config.x509Svids];
 }
 
@@ -41,6 +41,7 @@ export class FilePlan {
   readonly #config: HelperConfig;
   readonly #x509Plan: X509RenderPlan | undefined;
   #x509Files: OutputFile[] | undefined;
+  #skipped: readonly string[] = [];
   #x509Context: X509Context | undefined;
   /** The X.509-SVIDs in #x509Files. */
   #x509Svids: readonly X509Svid[] = [];
@@ -74,14 +75,25 @@ export class FilePlan {
     return this.#jwtBundles;
   }
 
+  /** The JWT-SVIDs held, by file name. */
+  get jwtSvids(): ReadonlyMap<string, JwtSvid> {
+    return this.#jwtSvids;
+  }
+
+  /** Why some federated bundle files of the newest X.509 update are not written. */
+  get skipped(): readonly string[] {
+    return this.#skipped;
+  }
+
   /**
    * Renders the X.509 files first, so an update that cannot be rendered changes nothing; returns the
    * SVIDs written.
    */
   setX509(context: X509Context, now: Date): X509Svid[] {
     if (this.#x509Plan === undefined) return [];
-    const { files, svids } = renderX509Files(context, this.#x509Plan, now);
+    const { files, svids, skipped } = renderX509Files(context, this.#x509Plan, now);
     this.#x509Files = files;
+    this.#skipped = skipped;
     this.#x509Context = context;
     this.#x509Svids = svids;
     return svids;
@@ -116,6 +128,21 @@ export class FilePlan {
     if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
     for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
     return expiries;
+  }
+
+  /**
+   * Every configured file name with a fixed name: a write carries over those it has no material
+   * for yet, so a restart or a reload never removes them while their new content is on its way.
+   */
+  names(): string[] {
+    const names = x509Targets(this.#config).flatMap((target) =>
+      [target.pem?.svidFileName, target.pem?.keyFileName, target.pem?.bundleFileName, target.combinedPemFileName, target.pkcs12KeystoreFileName, target.pkcs12TruststoreFileName].filter(
+        (name): name is string => name !== undefined,
+      ),
+    );
+    names.push(...this.#config.jwtSvids.map((jwt) => jwt.fileName));
+    if (this.#config.jwtBundle !== undefined) names.push(this.#config.jwtBundle.fileName);
+    return names;
   }
 
   files(): OutputFile[] {

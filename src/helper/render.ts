@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { certificatesToPem, privateKeyToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
-import type { OutputFile } from '../output/index.ts';
+import { fileNameProblem, type OutputFile } from '../output/index.ts';
 import type { Layout, X509SvidOutput } from '../config/index.ts';
 import { combinedPem, filesystemDeliveryFiles, keystorePkcs12, truststorePkcs12 } from '../render/index.ts';
 
@@ -91,14 +91,13 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
   if (target.combinedPemFileName !== undefined) {
     files.push({ name: target.combinedPemFileName, content: combinedPem(svid.privateKey, chain), mode: plan.keyFileMode });
   }
-  const password = plan.pkcs12Password;
-  if (target.pkcs12KeystoreFileName !== undefined && password !== undefined) {
-    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, password);
+  if (target.pkcs12KeystoreFileName !== undefined) {
+    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, pkcs12Password(plan));
     files.push({ name: target.pkcs12KeystoreFileName, content: keystore, mode: plan.keyFileMode });
   }
-  if (target.pkcs12TruststoreFileName !== undefined && password !== undefined) {
+  if (target.pkcs12TruststoreFileName !== undefined) {
     const trusted = bundle.map((certificate, index) => ({ alias: `${svid.id.trustDomain.name}-${index + 1}`, certificate }));
-    files.push({ name: target.pkcs12TruststoreFileName, content: truststorePkcs12(trusted, password), mode: plan.certFileMode });
+    files.push({ name: target.pkcs12TruststoreFileName, content: truststorePkcs12(trusted, pkcs12Password(plan)), mode: plan.certFileMode });
   }
   return files;
 }
@@ -106,9 +105,10 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
 /**
  * The X.509 files of one update, all in one set: for each target its SVID's files (the Go helper's
  * PEM trio, a combined PEM, PKCS#12 key- and truststores), optionally one file per federated trust
- * domain; or, with the Filesystem Delivery layout, exactly that folder. Also the SVIDs chosen.
+ * domain; or, with the Filesystem Delivery layout, exactly that folder. Also the SVIDs chosen, and
+ * the federated bundle files that cannot be written because their name does not fit, one line each.
  */
-export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): { files: OutputFile[]; svids: X509Svid[] } {
+export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): { files: OutputFile[]; svids: X509Svid[]; skipped: string[] } {
   const keep = keeper(plan, now);
   const chosen = plan.targets.map((target) => ({ target, material: material(context, selectSvid(context, target.select), plan, keep) }));
   const svids = chosen.map(({ material: { svid } }) => svid);
@@ -117,19 +117,30 @@ export function renderX509Files(context: X509Context, plan: X509RenderPlan, now:
     if (first === undefined) throw new RenderError('the Filesystem Delivery layout needs an SVID');
     const trustBundles = new Map([...context.bundles].map(([td, bundle]) => [td, keep(bundle.authorities)] as const));
     const folder = { privateKey: first.material.svid.privateKey, chain: first.material.chain, trustBundles, keyFileMode: plan.keyFileMode, certFileMode: plan.certFileMode };
-    return { files: filesystemDeliveryFiles(folder), svids };
+    return { files: filesystemDeliveryFiles(folder), svids, skipped: [] };
   }
   const files = chosen.flatMap(({ target, material }) => targetFiles(target, material, plan));
+  const skipped: string[] = [];
   if (plan.federatedBundleFileName !== undefined) {
     for (const td of [...context.federatedTrustDomains].sort()) {
-      files.push({
-        name: federatedFileName(plan.federatedBundleFileName, td),
-        content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])),
-        mode: plan.certFileMode,
-      });
+      // A federated domain's name comes from the agent: one that cannot be a file name must not stop
+      // the workload's own identity from being written.
+      const name = federatedFileName(plan.federatedBundleFileName, td);
+      const problem = fileNameProblem(name);
+      if (problem !== undefined) {
+        skipped.push(`the bundle file of federated trust domain ${td.length > 60 ? `${td.slice(0, 60)}…` : td} is not written: ${problem}`);
+        continue;
+      }
+      files.push({ name, content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])), mode: plan.certFileMode });
     }
   }
-  return { files, svids };
+  return { files, svids, skipped };
+}
+
+/** The config requires a password with any PKCS#12 file; a plan without one is a bug, never a skipped file. */
+function pkcs12Password(plan: X509RenderPlan): string {
+  if (plan.pkcs12Password === undefined) throw new RenderError('a PKCS#12 file is configured without a password');
+  return plan.pkcs12Password;
 }
 
 function federatedFileName(pattern: string, trustDomain: string): string {

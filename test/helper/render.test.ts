@@ -73,6 +73,21 @@ test('add_intermediates_to_bundle, include_federated_domains, omit_expired and p
   assert.deepEqual(certs(rest[0]!.content).map(uri), ['spiffe://other.org']);
 });
 
+test('a federated trust domain whose file name would not fit is skipped with the reason; the rest is rendered', async () => {
+  const ctx = await context();
+  const long = `${'a'.repeat(246)}.org`;
+  const longCa = await TestCa.create(long);
+  const bundles = new Map(ctx.bundles).set(long, parseX509Bundle(TrustDomain.parse(long), longCa.bundleDer()));
+  const { files, skipped } = renderX509Files(
+    { ...ctx, bundles, federatedTrustDomains: new Set(['other.org', long]) },
+    { ...plan, federatedBundleFileName: 'federated_{trust_domain}.pem' },
+    new Date(),
+  );
+  assert.deepEqual(files.map((file) => file.name), ['svid.pem', 'key.pem', 'bundle.pem', 'federated_other.org.pem']);
+  assert.equal(skipped.length, 1);
+  assert.match(skipped[0]!, /^the bundle file of federated trust domain a{60}… is not written: the file name "federated_a+…" is 264 bytes long; at most 255 fit$/);
+});
+
 test('the JWT bundle file is the Go helper\'s JSON of base64 JWKS per trust domain', () => {
   const bundles = new Map([['example.org', parseJwtBundle(td, ca.jwks())]]);
   const file = renderJwtBundleFile(bundles, 'jwt.json', 0o600);

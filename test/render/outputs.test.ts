@@ -149,3 +149,9 @@ test('Java\'s KeyStore (keytool) reads a PrivateKeyEntry named by the SPIFFE ID 
   assert.match(trusted.stdout, /Your keystore contains 2 entries/);
   assert.equal(trusted.stdout.match(/trustedCertEntry/g)?.length, 2);
 });
+
+test('a PKCS#12 target without a password fails the render instead of leaving the file out', async () => {
+  const targets: X509Target[] = [{ select: { hint: '' }, ...none, pkcs12KeystoreFileName: 'k.p12' }];
+  const ctx = await context();
+  assert.throws(() => renderX509Files(ctx, plan(targets, { pkcs12Password: undefined }), new Date()), /a PKCS#12 file is configured without a password/);
+});
