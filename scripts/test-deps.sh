@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real: nginx, PostgreSQL, MariaDB and openssl from Debian's packages,
-# and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
+# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, HAProxy, a JDK 17 and openssl from
+# Debian's packages, and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
 # (so only the first run pays, about 10 minutes). `npm test` runs this first; it is quick when
 # everything is present. Also builds the Go spiffe-helper for `npm run bench` (best effort).
 #
@@ -36,6 +36,9 @@ want mariadb-server have mariadbd
 want mariadb-server have mariadb-install-db
 want mariadb-client have mariadb
 want openssl have openssl
+want haproxy have haproxy
+# `java Server.java` (the PKCS#12 consumer test) compiles in memory: a JDK, and keytool.
+want openjdk-17-jdk-headless have javac
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { CommandSpec, HelperConfig } from './types.ts';
+import type { CommandSpec, HelperConfig, X509FileNames } from './types.ts';
+import { hasX509Files } from './x509-outputs.ts';
 
 const mode = (value: number): string => `0${value.toString(8).padStart(3, '0')}`;
 const shell = (spec: CommandSpec): string =>
@@ -42,14 +43,35 @@ export function describeConfig(config: HelperConfig): string[] {
     `cert_dir: ${config.certDir} (files are symlinks into ..data, swapped atomically)`,
   ];
   const file = (name: string, fileMode: number, what: string): string => `  ${join(config.certDir, name)}  ${mode(fileMode)}  ${what}`;
-  if (config.x509 !== undefined) {
-    lines.push(`X.509-SVID${config.hint === '' ? '' : ` (hint ${JSON.stringify(config.hint)})`}${config.omitExpired ? ', expired certificates left out' : ''}:`);
-    lines.push(file(config.x509.svidFileName, config.certFileMode, config.addIntermediatesToBundle ? 'leaf certificate' : 'leaf and intermediate certificates'));
-    lines.push(file(config.x509.keyFileName, config.keyFileMode, 'PKCS#8 private key'));
-    const extras = [config.addIntermediatesToBundle && 'intermediates', config.includeFederatedDomains && 'federated authorities'].filter(Boolean);
-    lines.push(file(config.x509.bundleFileName, config.certFileMode, `trust bundle${extras.length > 0 ? ` + ${extras.join(' + ')}` : ''}`));
-    if (config.federatedBundleFileName !== undefined) lines.push(file(config.federatedBundleFileName, config.certFileMode, 'one file per federated trust domain'));
+  const x509Files = (files: X509FileNames): void => {
+    if (files.pem !== undefined) {
+      lines.push(file(files.pem.svidFileName, config.certFileMode, config.addIntermediatesToBundle ? 'leaf certificate' : 'leaf and intermediate certificates'));
+      lines.push(file(files.pem.keyFileName, config.keyFileMode, 'PKCS#8 private key'));
+      const extras = [config.addIntermediatesToBundle && 'intermediates', config.includeFederatedDomains && 'federated authorities'].filter(Boolean);
+      lines.push(file(files.pem.bundleFileName, config.certFileMode, `trust bundle${extras.length > 0 ? ` + ${extras.join(' + ')}` : ''}`));
+    }
+    if (files.combinedPemFileName !== undefined) lines.push(file(files.combinedPemFileName, config.keyFileMode, 'PKCS#8 private key, leaf and intermediates in one PEM'));
+    const password = config.pkcs12Password === undefined ? '' : `, password from ${config.pkcs12Password.source}`;
+    if (files.pkcs12KeystoreFileName !== undefined) lines.push(file(files.pkcs12KeystoreFileName, config.keyFileMode, `PKCS#12 keystore: key and chain, alias = the SPIFFE ID${password}`));
+    if (files.pkcs12TruststoreFileName !== undefined) lines.push(file(files.pkcs12TruststoreFileName, config.certFileMode, `PKCS#12 truststore: the trust bundle as trusted certificates${password}`));
+  };
+  const expired = config.omitExpired ? ', expired certificates left out' : '';
+  const hint = config.hint === '' ? '' : ` (hint ${JSON.stringify(config.hint)})`;
+  if (config.layout === 'filesystem_delivery') {
+    lines.push(`X.509-SVID${hint}${expired}, as a SPIFFE Filesystem Delivery credential folder (draft, spiffe/spiffe PR #376 at 8ba8a87):`);
+    lines.push(file('credential-bundle.pem', config.keyFileMode, 'PKCS#8 private key, then leaf and intermediates'));
+    lines.push(file('<trust domain>.spiffe-trust-bundle.pem', config.certFileMode, 'one per trust domain, own and federated; removed when a domain goes'));
   }
+  const top = { pem: config.x509, combinedPemFileName: config.combinedPemFileName, pkcs12KeystoreFileName: config.pkcs12KeystoreFileName, pkcs12TruststoreFileName: config.pkcs12TruststoreFileName };
+  if (hasX509Files(top)) {
+    lines.push(`X.509-SVID${hint}${expired}:`);
+    x509Files(top);
+  }
+  for (const entry of config.x509Svids) {
+    lines.push(`X.509-SVID ${'hint' in entry.select ? `with hint ${JSON.stringify(entry.select.hint)}` : entry.select.spiffeId}${expired}:`);
+    x509Files(entry);
+  }
+  if (config.federatedBundleFileName !== undefined) lines.push(file(config.federatedBundleFileName, config.certFileMode, 'one file per federated trust domain'));
   for (const jwt of config.jwtSvids) {
     const audiences = [jwt.audience, ...jwt.extraAudiences].join(', ');
     lines.push(`JWT-SVID for ${audiences}${jwt.spiffeId === undefined ? '' : ` as ${jwt.spiffeId}`}:`, file(jwt.fileName, config.jwtSvidFileMode, 'token, renewed at half its lifetime'));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from './errors.ts';
+import { ConfigError, unreadable } from './errors.ts';
 import { parseConfig } from './parse.ts';
 import type { HelperConfig } from './types.ts';
 
@@ -8,9 +8,7 @@ export async function readConfigText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError({ file }, `cannot read the config file: ${why}`);
+    throw new ConfigError({ file }, `cannot read the config file: ${unreadable(error)}`);
   }
 }
 

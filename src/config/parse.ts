@@ -4,11 +4,12 @@ import { ConfigError, nearest } from './errors.ts';
 import { lineOf, locateKeys, type KeySite } from './locate.ts';
 import type { CommandSpec, HelperConfig, JwtSvidOutput, LogLevel, RenewAction } from './types.ts';
 import { describeType, readArgs, readBindAddress, readDuration, readFileName, readMode, readSignal, readSpiffeId, type Check } from './values.ts';
+import { X509_OUTPUT_KEYS, X509_SVID_KEYS, hasX509Files, readLayout, readPkcs12Password, readX509FileNames, readX509Svids, x509FileNameKeys } from './x509-outputs.ts';
 
 type Raw = Record<string, unknown>;
 
 const TOP_LEVEL_KEYS = [
-  'agent_address', 'cmd', 'cmd_args', 'cert_dir', 'svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name',
+  'agent_address', 'cmd', 'cmd_args', 'cert_dir', ...X509_OUTPUT_KEYS,
   'renew_signal', 'pid_file_name', 'daemon_mode', 'add_intermediates_to_bundle', 'include_federated_domains',
   'omit_expired', 'hint', 'cert_file_mode', 'key_file_mode', 'jwt_bundle_file_mode', 'jwt_svid_file_mode',
   'jwt_svids', 'jwt_bundle_file_name', 'health_checks',
@@ -17,7 +18,6 @@ const TOP_LEVEL_KEYS = [
 ] as const;
 const HEALTH_KEYS = ['listener_enabled', 'bind_port', 'liveness_path', 'readiness_path', 'bind_address', 'ready_expiry_margin', 'agent_lost_threshold'] as const;
 const JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_name', 'jwt_svid_spiffe_id'] as const;
-const X509_KEYS = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
 const RENEW_ACTIONS: readonly RenewAction[] = ['signal', 'restart', 'command', 'none'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
@@ -29,7 +29,7 @@ interface Source {
 }
 
 /** One TOML table: typed getters that fail with the key's path and line, and an unknown-key check. */
-class Table {
+export class Table {
   readonly #raw: Raw;
   readonly #path: string;
   readonly #source: Source;
@@ -165,6 +165,7 @@ function parseToml(text: string, file: string): Raw {
 function belongsElsewhere(key: string): string | undefined {
   if ((HEALTH_KEYS as readonly string[]).includes(key)) return ' (it belongs under [health_checks])';
   if ((JWT_SVID_KEYS as readonly string[]).includes(key)) return ' (it belongs in a [[jwt_svids]] entry)';
+  if ((X509_SVID_KEYS as readonly string[]).includes(key)) return ' (it belongs in an [[x509_svids]] entry)';
   return undefined;
 }
 
@@ -177,9 +178,10 @@ function topLevelBelow(table: string): (key: string) => string | undefined {
  * Parses and validates a config file's text; every default lives here. `file` names the file in
  * errors. Relative paths (cert_dir, pid_file_name) resolve against the working directory, as the Go
  * helper's do. The Workload API address is left as written (or undefined): the client resolves it and
- * SPIFFE_ENDPOINT_SOCKET, so this function reads no environment.
+ * SPIFFE_ENDPOINT_SOCKET. The one secret, the PKCS#12 password, is read here from its file or from
+ * `env`, so a missing one is refused at load like any other bad value.
  */
-export function parseConfig(text: string, file: string): HelperConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): HelperConfig {
   const source: Source = { file, sites: locateKeys(text) };
   const top = new Table(parseToml(text, file), '', source);
   top.rejectUnknown(TOP_LEVEL_KEYS, belongsElsewhere);
@@ -192,12 +194,12 @@ export function parseConfig(text: string, file: string): HelperConfig {
   const cmdArgs = top.read('cmd_args', readArgs);
   if (cmd === undefined && cmdArgs !== undefined && cmdArgs.length > 0) top.fail('cmd_args', 'is set but cmd is not');
 
-  const [svidFileName, keyFileName, bundleFileName] = X509_KEYS.map((key) => top.read(key, readFileName));
-  const x509Set = X509_KEYS.filter((key) => top.has(key));
-  if (x509Set.length > 0 && x509Set.length < 3) {
-    top.fail(X509_KEYS.find((key) => !top.has(key)), `is required with ${x509Set.join(' and ')} (the X.509 files are written as a set)`, x509Set[0]);
-  }
-  const x509 = x509Set.length === 3 ? { svidFileName: svidFileName!, keyFileName: keyFileName!, bundleFileName: bundleFileName! } : undefined;
+  const layout = readLayout(top);
+  const topFiles = readX509FileNames(top);
+  const x509 = topFiles.pem;
+  const x509Svids = readX509Svids(top);
+  const pkcs12Password = readPkcs12Password(top, [topFiles, ...x509Svids], env);
+  const writesX509 = layout === 'filesystem_delivery' || hasX509Files(topFiles) || x509Svids.length > 0;
 
   const jwtSvids: JwtSvidOutput[] = jwtEntries.map((entry: Table) => {
     const audience = entry.string('jwt_audience');
@@ -212,8 +214,8 @@ export function parseConfig(text: string, file: string): HelperConfig {
     return { audience, extraAudiences: extraAudiences ?? [], fileName, spiffeId: entry.read('jwt_svid_spiffe_id', readSpiffeId) };
   });
   const jwtBundleFileName = top.read('jwt_bundle_file_name', readFileName);
-  if (x509 === undefined && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
-    top.fail(undefined, 'nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, a [[jwt_svids]] entry, or jwt_bundle_file_name');
+  if (!writesX509 && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
+    top.fail(undefined, 'nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, combined_pem_file_name, a PKCS#12 file, an [[x509_svids]] or [[jwt_svids]] entry, jwt_bundle_file_name, or layout');
   }
 
   const federatedBundleFileName = top.read('federated_bundle_file_name', (v) => {
@@ -224,7 +226,8 @@ export function parseConfig(text: string, file: string): HelperConfig {
   if (federatedBundleFileName !== undefined && x509 === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
 
   const names: Array<readonly [string, string]> = [
-    ...(x509 === undefined ? [] : X509_KEYS.map((key, i) => [key, [x509.svidFileName, x509.keyFileName, x509.bundleFileName][i]!] as const)),
+    ...x509FileNameKeys(topFiles, (key) => key),
+    ...x509Svids.flatMap((entry, index) => x509FileNameKeys(entry, (key) => `x509_svids[${index}].${key}`)),
     ...jwtSvids.map((jwt, index) => [`jwt_svids[${index}].jwt_svid_file_name`, jwt.fileName] as const),
     ...(jwtBundleFileName === undefined ? [] : [['jwt_bundle_file_name', jwtBundleFileName] as const]),
   ];
@@ -263,6 +266,12 @@ export function parseConfig(text: string, file: string): HelperConfig {
     cmd: cmd === undefined ? undefined : { command: cmd, args: cmdArgs ?? [] },
     certDir: resolve(top.string('cert_dir') || '.'),
     x509,
+    combinedPemFileName: topFiles.combinedPemFileName,
+    pkcs12KeystoreFileName: topFiles.pkcs12KeystoreFileName,
+    pkcs12TruststoreFileName: topFiles.pkcs12TruststoreFileName,
+    pkcs12Password,
+    x509Svids,
+    layout,
     federatedBundleFileName,
     certFileMode: top.mode('cert_file_mode', 0o644),
     keyFileMode: top.mode('key_file_mode', 0o600),

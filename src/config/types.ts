@@ -13,6 +13,39 @@ export interface JwtSvidOutput {
   readonly spiffeId: string | undefined;
 }
 
+/** The PEM trio of the Go helper: certificates, key, bundle. */
+export interface PemFileNames {
+  readonly svidFileName: string;
+  readonly keyFileName: string;
+  readonly bundleFileName: string;
+}
+
+/** The files one X.509-SVID is written to (plain names inside certDir); at least one is set. */
+export interface X509FileNames {
+  readonly pem: PemFileNames | undefined;
+  /** Key, leaf and intermediates in one PEM file (HAProxy, ghostunnel). */
+  readonly combinedPemFileName: string | undefined;
+  /** PKCS#12 with the key and chain, alias = the SPIFFE ID. */
+  readonly pkcs12KeystoreFileName: string | undefined;
+  /** PKCS#12 with the bundle as trusted certificates. */
+  readonly pkcs12TruststoreFileName: string | undefined;
+}
+
+/** An `[[x509_svids]]` entry: one SVID of a multi-identity workload, chosen by hint or SPIFFE ID. */
+export interface X509SvidOutput extends X509FileNames {
+  readonly select: { readonly hint: string } | { readonly spiffeId: string };
+}
+
+/** Read at load from a file or an environment variable, never from the config text. */
+export interface Pkcs12Password {
+  readonly value: string;
+  /** Where it came from, for messages: `file /run/secrets/p12` or `environment variable P12_PASSWORD`. */
+  readonly source: string;
+}
+
+/** `helper`: the names the config gives; `filesystem_delivery`: the SPIFFE Filesystem Delivery folder. */
+export type Layout = 'helper' | 'filesystem_delivery';
+
 export type RenewAction = 'signal' | 'restart' | 'command' | 'none';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -37,7 +70,15 @@ export interface HelperConfig {
   /** Absolute. */
   readonly certDir: string;
   /** Plain names inside certDir. */
-  readonly x509: { readonly svidFileName: string; readonly keyFileName: string; readonly bundleFileName: string } | undefined;
+  readonly x509: PemFileNames | undefined;
+  /** The top-level SVID's other outputs (chosen by `hint`, like the PEM trio). */
+  readonly combinedPemFileName: string | undefined;
+  readonly pkcs12KeystoreFileName: string | undefined;
+  readonly pkcs12TruststoreFileName: string | undefined;
+  /** Set exactly when some PKCS#12 file is configured. */
+  readonly pkcs12Password: Pkcs12Password | undefined;
+  readonly x509Svids: readonly X509SvidOutput[];
+  readonly layout: Layout;
   /** Contains "{trust_domain}". */
   readonly federatedBundleFileName: string | undefined;
   /** Permission bits (0o000-0o777), for the svid, bundle and federated bundle files. */

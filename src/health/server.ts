@@ -6,7 +6,10 @@ export interface HealthServerOptions {
   readonly port: number;
   readonly livenessPath: string;
   readonly readinessPath: string;
-  readonly state: HealthState;
+  /** Read on every request, so a config reload can hand the listener a new state. */
+  readonly state: Pick<HealthState, 'readiness' | 'liveness'>;
+  /** Runs before each readiness answer, so it reports the files on disk as they are now. */
+  readonly refresh?: () => Promise<void>;
 }
 
 export interface HealthServer {
@@ -41,10 +44,13 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    const { ok, body } = report();
-    const json = `${JSON.stringify(body)}\n`;
-    response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    response.end(request.method === 'HEAD' ? undefined : json);
+    const refresh = path === options.readinessPath ? options.refresh?.().catch(() => undefined) : undefined;
+    void Promise.resolve(refresh).then(() => {
+      const { ok, body } = report();
+      const json = `${JSON.stringify(body)}\n`;
+      response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(request.method === 'HEAD' ? undefined : json);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

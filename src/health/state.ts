@@ -12,14 +12,26 @@ export interface HealthOptions {
 
 interface OutputStatus {
   writtenAt: number | undefined;
+  /** Why the newest material for this output was refused or could not be had. */
   error: string | undefined;
+  /** When the credential on disk expires, for the outputs that hold one (JWT-SVIDs). */
+  credential: Credential | undefined;
+}
+
+interface Credential {
+  readonly what: string;
+  readonly notAfter: number;
+  readonly lifetimeMs: number | undefined;
 }
 
 /** The JSON both endpoints answer with; times are ISO 8601, null when not known yet. */
 export interface HealthBody {
-  readonly status: 'ok' | 'unavailable';
+  /** degraded: ready, but something needs attention (see warnings). */
+  readonly status: 'ok' | 'degraded' | 'unavailable';
   /** Why the check fails; empty when ok. */
   readonly reasons: readonly string[];
+  /** What is wrong without making the helper not ready yet, e.g. updates refused while the last good files are still valid. */
+  readonly warnings: readonly string[];
   readonly spiffe_id: string | null;
   readonly x509_expires_at: string | null;
   /** Negative once expired. */
@@ -36,6 +48,10 @@ export interface HealthReport {
   readonly body: HealthBody;
 }
 
+function credential(what: string, notAfter: Date, issuedAt: Date | undefined): Credential {
+  return { what, notAfter: notAfter.getTime(), lifetimeMs: issuedAt === undefined ? undefined : notAfter.getTime() - issuedAt.getTime() };
+}
+
 function iso(ms: number): string;
 function iso(ms: number | undefined): string | null;
 function iso(ms: number | undefined): string | null {
@@ -50,7 +66,10 @@ function iso(ms: number | undefined): string | null {
 export class HealthState {
   readonly #options: Required<HealthOptions>;
   readonly #outputs = new Map<string, OutputStatus>();
-  #x509: { spiffeId: string; notAfter: number } | undefined;
+  #x509: ({ spiffeId: string } & Credential) | undefined;
+  /** Not ready while any is set, e.g. the files on disk are missing. */
+  readonly #problems = new Map<string, string>();
+  readonly #warnings = new Map<string, string>();
   #agent: { status: AgentStatus; since: number; detail: string | undefined; lostSince: number | undefined };
   #lastUpdate: number | undefined;
   #heartbeat: number;
@@ -58,7 +77,7 @@ export class HealthState {
 
   constructor(outputs: readonly string[], options: HealthOptions) {
     this.#options = { heartbeatTimeoutMs: 10_000, now: Date.now, ...options };
-    for (const output of outputs) this.#outputs.set(output, { writtenAt: undefined, error: undefined });
+    for (const output of outputs) this.#output(output);
     const now = this.#now();
     this.#agent = { status: 'connecting', since: now, detail: undefined, lostSince: now };
     this.#heartbeat = now;
@@ -71,25 +90,51 @@ export class HealthState {
   #output(name: string): OutputStatus {
     let status = this.#outputs.get(name);
     if (status === undefined) {
-      status = { writtenAt: undefined, error: undefined };
+      status = { writtenAt: undefined, error: undefined, credential: undefined };
       this.#outputs.set(name, status);
     }
     return status;
   }
 
+  /** The output's material is on disk, written (or found unchanged) now. */
   recordWrite(output: string): void {
     const status = this.#output(output);
     status.writtenAt = this.#now();
-    status.error = undefined;
     this.#lastUpdate = status.writtenAt;
   }
 
-  recordWriteFailure(output: string, error: string): void {
+  /**
+   * The newest material for the output was refused or could not be had. Before its first write this
+   * keeps it not ready; after, the last good files stay, so it is a warning until they near expiry.
+   */
+  recordRejected(output: string, error: string): void {
     this.#output(output).error = error;
   }
 
-  setX509(info: { spiffeId: string; notAfter: Date } | undefined): void {
-    this.#x509 = info === undefined ? undefined : { spiffeId: info.spiffeId, notAfter: info.notAfter.getTime() };
+  /** New material for the output was accepted: earlier refusals no longer matter. */
+  recordAccepted(output: string): void {
+    this.#output(output).error = undefined;
+  }
+
+  setX509(info: { spiffeId: string; notAfter: Date; notBefore?: Date } | undefined): void {
+    this.#x509 = info === undefined ? undefined : { spiffeId: info.spiffeId, ...credential('X.509-SVID', info.notAfter, info.notBefore) };
+  }
+
+  /** The expiry of the credential an output holds (a JWT-SVID), checked against the margin like the X.509-SVID's. */
+  setCredential(output: string, info: { what: string; notAfter: Date; issuedAt?: Date | undefined }): void {
+    this.#output(output).credential = credential(info.what, info.notAfter, info.issuedAt);
+  }
+
+  /** A reason to be not ready (undefined clears it), kept under `key` until cleared. */
+  setProblem(key: string, reason: string | undefined): void {
+    if (reason === undefined) this.#problems.delete(key);
+    else this.#problems.set(key, reason);
+  }
+
+  /** A reason to report degraded while staying ready (undefined clears it). */
+  setWarning(key: string, reason: string | undefined): void {
+    if (reason === undefined) this.#warnings.delete(key);
+    else this.#warnings.set(key, reason);
   }
 
   setAgentState(status: AgentStatus, detail?: string): void {
@@ -109,21 +154,38 @@ export class HealthState {
   readiness(): HealthReport {
     const now = this.#now();
     const reasons: string[] = [];
+    const warnings: string[] = [];
+    const expiring = (credential: Credential, error: string | undefined): void => {
+      const reason = this.#expiryReason(credential, now);
+      if (reason !== undefined) reasons.push(error === undefined ? reason : `${reason}; the last update failed: ${error}`);
+    };
+    if (this.#x509 !== undefined) expiring(this.#x509, this.#outputs.get('x509')?.error);
     for (const [name, status] of this.#outputs) {
       if (status.writtenAt === undefined) reasons.push(`${name} not written yet${status.error === undefined ? '' : `: ${status.error}`}`);
-      else if (status.error !== undefined) reasons.push(`${name}: last update failed: ${status.error}`);
+      else if (status.error !== undefined) warnings.push(`${name}: last update failed; the last good file stays: ${status.error}`);
+      if (status.credential !== undefined && status.writtenAt !== undefined) expiring(status.credential, status.error);
     }
-    if (this.#x509 !== undefined) {
-      const left = this.#x509.notAfter - now;
-      if (left <= 0) reasons.push(`X.509-SVID expired at ${iso(this.#x509.notAfter)}`);
-      else if (left <= this.#options.expiryMarginMs) reasons.push(`X.509-SVID expires in ${Math.round(left / 1000)} s, within the ${Math.round(this.#options.expiryMarginMs / 1000)} s margin`);
-    }
+    reasons.push(...this.#problems.values());
+    warnings.push(...this.#warnings.values());
     const lostFor = this.#agent.lostSince === undefined ? 0 : now - this.#agent.lostSince;
     if (this.#agent.lostSince !== undefined && lostFor > this.#options.agentLostThresholdMs) {
       reasons.push(`no agent connection for ${Math.round(lostFor / 1000)} s${this.#agent.detail === undefined ? '' : `: ${this.#agent.detail}`}`);
     }
     if (this.#fatal !== undefined) reasons.push(`stopped: ${this.#fatal}`);
-    return this.#report(reasons, now);
+    return this.#report(reasons, warnings, now);
+  }
+
+  /**
+   * Why a credential makes the helper not ready: expired, or within the margin. The margin is capped
+   * at 40 % of the credential's lifetime: renewal happens around half of it, so a short-lived
+   * credential with a margin longer than its lifetime is not reported as expiring from birth.
+   */
+  #expiryReason(credential: Credential, now: number): string | undefined {
+    const left = credential.notAfter - now;
+    if (left <= 0) return `${credential.what} expired at ${iso(credential.notAfter)}`;
+    const margin = Math.min(this.#options.expiryMarginMs, (credential.lifetimeMs ?? Infinity) * 0.4);
+    if (left > margin) return undefined;
+    return `${credential.what} expires in ${Math.round(left / 1000)} s, within the ${Math.round(margin / 1000)} s margin`;
   }
 
   liveness(): HealthReport {
@@ -132,16 +194,17 @@ export class HealthState {
     const silence = now - this.#heartbeat;
     if (silence > this.#options.heartbeatTimeoutMs) reasons.push(`the helper's loop has not run for ${Math.round(silence / 1000)} s`);
     if (this.#fatal !== undefined) reasons.push(`stopped: ${this.#fatal}`);
-    return this.#report(reasons, now);
+    return this.#report(reasons, [], now);
   }
 
-  #report(reasons: string[], now: number): HealthReport {
+  #report(reasons: string[], warnings: string[], now: number): HealthReport {
     return {
       ok: reasons.length === 0,
       reasons,
       body: {
-        status: reasons.length === 0 ? 'ok' : 'unavailable',
+        status: reasons.length > 0 ? 'unavailable' : warnings.length > 0 ? 'degraded' : 'ok',
         reasons,
+        warnings,
         spiffe_id: this.#x509?.spiffeId ?? null,
         x509_expires_at: iso(this.#x509?.notAfter),
         x509_seconds_left: this.#x509 === undefined ? null : Math.round((this.#x509.notAfter - now) / 1000),

@@ -1,17 +1,33 @@
-import type { JwtBundleSet, JwtSvid } from '../svid/index.ts';
+import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import type { OutputFile } from '../output/index.ts';
-import type { HelperConfig } from '../config/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan } from './render.ts';
+import { hasX509Files, type HelperConfig } from '../config/index.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
-const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
+export const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
 export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
+
+/** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
+function x509Targets(config: HelperConfig): X509Target[] {
+  const top: X509Target = {
+    select: { hint: config.hint },
+    pem: config.x509,
+    combinedPemFileName: config.combinedPemFileName,
+    pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
+    pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
+  };
+  const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
+  return [...(topWrites ? [top] : []), ...config.x509Svids];
+}
+
+/** True when the config writes X.509 files, so the X.509 context must be watched. */
+export const writesX509 = (config: HelperConfig): boolean => x509Targets(config).length > 0;
 
 export function configuredOutputs(config: HelperConfig): string[] {
   const outputs: string[] = [];
-  if (config.x509 !== undefined) outputs.push(X509_OUTPUT);
+  if (writesX509(config)) outputs.push(X509_OUTPUT);
   for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
   if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
   return outputs;
@@ -25,27 +41,27 @@ export class FilePlan {
   readonly #config: HelperConfig;
   readonly #x509Plan: X509RenderPlan | undefined;
   #x509Files: OutputFile[] | undefined;
+  #skipped: readonly string[] = [];
   #x509Context: X509Context | undefined;
   readonly #jwtSvids = new Map<string, JwtSvid>();
   #jwtBundles: JwtBundleSet | undefined;
 
   constructor(config: HelperConfig) {
     this.#config = config;
-    const x509 = config.x509;
+    const targets = x509Targets(config);
     this.#x509Plan =
-      x509 === undefined
+      targets.length === 0
         ? undefined
         : {
-            svidFileName: x509.svidFileName,
-            keyFileName: x509.keyFileName,
-            bundleFileName: x509.bundleFileName,
+            targets,
+            layout: config.layout,
             certFileMode: config.certFileMode,
             keyFileMode: config.keyFileMode,
-            hint: config.hint,
             addIntermediatesToBundle: config.addIntermediatesToBundle,
             includeFederatedDomains: config.includeFederatedDomains,
             omitExpired: config.omitExpired,
             federatedBundleFileName: config.federatedBundleFileName,
+            pkcs12Password: config.pkcs12Password?.value,
           };
   }
 
@@ -57,11 +73,27 @@ export class FilePlan {
     return this.#jwtBundles;
   }
 
-  /** Renders the X.509 files first, so an update that cannot be rendered changes nothing. */
-  setX509(context: X509Context, now: Date): void {
-    if (this.#x509Plan === undefined) return;
-    this.#x509Files = renderX509Files(context, this.#x509Plan, now);
+  /** The JWT-SVIDs held, by file name. */
+  get jwtSvids(): ReadonlyMap<string, JwtSvid> {
+    return this.#jwtSvids;
+  }
+
+  /** Why some federated bundle files of the newest X.509 update are not written. */
+  get skipped(): readonly string[] {
+    return this.#skipped;
+  }
+
+  /**
+   * Renders the X.509 files first, so an update that cannot be rendered changes nothing; returns the
+   * SVIDs written.
+   */
+  setX509(context: X509Context, now: Date): X509Svid[] {
+    if (this.#x509Plan === undefined) return [];
+    const { files, svids, skipped } = renderX509Files(context, this.#x509Plan, now);
+    this.#x509Files = files;
+    this.#skipped = skipped;
     this.#x509Context = context;
+    return svids;
   }
 
   setJwtSvid(fileName: string, svid: JwtSvid): void {
@@ -84,6 +116,21 @@ export class FilePlan {
   /** True once every configured output has material: the wrapped program may start. */
   complete(): boolean {
     return this.ready().length === configuredOutputs(this.#config).length;
+  }
+
+  /**
+   * Every configured file name with a fixed name: a write carries over those it has no material
+   * for yet, so a restart or a reload never removes them while their new content is on its way.
+   */
+  names(): string[] {
+    const names = x509Targets(this.#config).flatMap((target) =>
+      [target.pem?.svidFileName, target.pem?.keyFileName, target.pem?.bundleFileName, target.combinedPemFileName, target.pkcs12KeystoreFileName, target.pkcs12TruststoreFileName].filter(
+        (name): name is string => name !== undefined,
+      ),
+    );
+    names.push(...this.#config.jwtSvids.map((jwt) => jwt.fileName));
+    if (this.#config.jwtBundle !== undefined) names.push(this.#config.jwtBundle.fileName);
+    return names;
   }
 
   files(): OutputFile[] {

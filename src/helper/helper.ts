@@ -1,7 +1,8 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
 import { parseConfig, readConfigText, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, resolveCommand, type ProgramSpec } from '../process/index.ts';
+import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Session } from './session.ts';
 
@@ -10,14 +11,26 @@ export interface HelperOptions {
   readonly log: Logger;
 }
 
+/** The health listener and the config it was started from, so a reload that keeps it keeps the socket. */
+interface Listener {
+  readonly key: string;
+  readonly server: HealthServer;
+}
+
 /**
- * The daemon: keeps the files current, runs and tells the wrapped program, reloads its config on
- * SIGHUP or when the file changes, and resolves with the exit code the process should end with.
+ * The daemon owns the lifecycle: what outlives one config (the health listener, the wrapped program,
+ * its notifier, signals, the config watch) and the swap from one session (one config's pipeline) to
+ * the next. A reload is a transaction: the next session, listener and program are built and checked
+ * first; any failure leaves the running ones untouched. Resolves `exitCode` with the code the process
+ * should end with.
  */
 export class Daemon {
   readonly #options: HelperOptions;
   readonly #log: Logger;
   #session: Session;
+  /** The session the health listener reports on: during a swap, the previous one until the next has written. */
+  #reporting: Session;
+  #listener: Listener | undefined;
   #program: WrappedProgram | undefined;
   #programStarted = false;
   #notifier: Notifier;
@@ -35,6 +48,7 @@ export class Daemon {
     this.#options = options;
     this.#log = options.log;
     this.#session = this.#newSession(config);
+    this.#reporting = this.#session;
     this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
     this.#notifier = this.#newNotifier(config);
   }
@@ -52,6 +66,7 @@ export class Daemon {
       const changed = basename(path);
       if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
     });
+    this.#listener = await this.#listen(this.#session.config);
     this.#log.info({ endpoint: this.#session.endpoint, certDir: this.#session.config.certDir }, 'spiffe-helper started');
     await this.#session.start();
   }
@@ -64,19 +79,29 @@ export class Daemon {
 
   async #reload(reason: string, onlyIfChanged: boolean): Promise<void> {
     if (this.#stopping) return;
-    let config: HelperConfig;
+    const previous = this.#session;
+    let next: Session | undefined;
+    let listener: Listener | undefined;
     try {
       const text = await readConfigText(this.#options.configFile);
       if (onlyIfChanged && text === this.#configText) return;
       this.#configText = text;
-      config = parseConfig(text, this.#options.configFile);
+      const config = parseConfig(text, this.#options.configFile);
+      next = this.#newSession(config);
+      if (config.cmd !== undefined && !sameProgram(previous.config, config)) resolveCommand(config.cmd.command);
+      listener = await this.#listen(config);
     } catch (error) {
-      this.#log.error(`${reason}; the new config is not applied: ${error instanceof Error ? error.message : String(error)}`);
+      await next?.close();
+      this.#log.error(`${reason}; the new config is not applied, the running one stays: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
+    if (this.#stopping) {
+      await next.close();
+      if (listener !== this.#listener) await listener?.server.close();
+      return;
+    }
+    const { config } = next;
     this.#log.info({ reason }, 'applying reloaded config');
-    const previous = this.#session;
-    this.#session = this.#newSession(config);
     this.#notifier.close();
     if (!sameProgram(previous.config, config)) {
       // Replace the program first, so the old one's exit is not taken for the program ending.
@@ -87,7 +112,34 @@ export class Daemon {
     }
     this.#notifier = this.#newNotifier(config);
     await previous.close();
-    await this.#session.start(previous.seed());
+    if (listener !== this.#listener) {
+      await this.#listener?.server.close();
+      this.#listener = listener;
+    }
+    this.#session = next;
+    await next.start(previous.seed());
+    this.#reporting = next;
+  }
+
+  /**
+   * The health listener `config` asks for: the running one when its settings are the same, else a
+   * new one (which fails here, before anything is swapped, when its port is taken).
+   */
+  async #listen(config: HelperConfig): Promise<Listener | undefined> {
+    const health = config.healthChecks;
+    if (!health.listenerEnabled || !config.daemonMode) return undefined;
+    const key = JSON.stringify([health.bindAddress, health.bindPort, health.livenessPath, health.readinessPath]);
+    if (this.#listener?.key === key) return this.#listener;
+    const server = await startHealthServer({
+      bindAddress: health.bindAddress,
+      port: health.bindPort,
+      livenessPath: health.livenessPath,
+      readinessPath: health.readinessPath,
+      state: { readiness: () => this.#reporting.health.readiness(), liveness: () => this.#reporting.health.liveness() },
+      refresh: () => this.#reporting.check(),
+    });
+    this.#log.info({ address: health.bindAddress, port: server.port }, 'health listener started');
+    return { key, server };
   }
 
   /**
@@ -110,6 +162,7 @@ export class Daemon {
     this.#notifier.close();
     await this.#watcher?.close();
     await this.#session.close();
+    await this.#listener?.server.close();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {

@@ -1,4 +1,4 @@
-import type { JwtSvid } from '../svid/index.ts';
+import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
 
 /** The part of the Workload API client that JWT renewal needs. */
 export interface JwtSvidSource {
@@ -71,6 +71,7 @@ export class JwtSvidRenewer {
             : `no JWT-SVID for audience ${JSON.stringify(audience)} has hint ${JSON.stringify(hint)}`,
         );
       }
+      this.#check(svid);
       this.#failures = 0;
       this.#options.onToken(svid);
       this.#schedule(this.#renewDelay(svid));
@@ -82,6 +83,16 @@ export class JwtSvidRenewer {
       this.#options.onError(error instanceof Error ? error : new Error(String(error)), retryInMs);
       this.#schedule(retryInMs);
     }
+  }
+
+  /**
+   * A token that is not usable now for what was asked is refused, so the last good one stays (the
+   * client already refuses one whose subject is not the SPIFFE ID asked for).
+   */
+  #check(svid: JwtSvid): void {
+    const { audience, extraAudiences } = this.#options;
+    const now = new Date((this.#options.now ?? Date.now)());
+    for (const wanted of [audience, ...extraAudiences]) checkJwtSvidClaims(svid, wanted, now);
   }
 
   #renewDelay(svid: JwtSvid): number {

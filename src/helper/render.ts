@@ -2,80 +2,145 @@ import type { X509Certificate } from 'node:crypto';
 import { certificatesToPem, privateKeyToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
-import type { OutputFile } from '../output/index.ts';
+import { fileNameProblem, type OutputFile } from '../output/index.ts';
+import type { Layout, X509SvidOutput } from '../config/index.ts';
+import { combinedPem, filesystemDeliveryFiles, keystorePkcs12, truststorePkcs12 } from '../render/index.ts';
 
-/** What the X.509 files should hold: the config's file names, modes and content switches. */
+/** One SVID, chosen by hint ('' = the default, first) or SPIFFE ID, and the files it goes to. */
+export type X509Target = X509SvidOutput;
+
+/** What the X.509 files should hold: which SVIDs to which files, modes and content switches. */
 export interface X509RenderPlan {
-  readonly svidFileName: string;
-  readonly keyFileName: string;
-  readonly bundleFileName: string;
+  /** The top-level SVID first (when it has files), then each [[x509_svids]] entry. */
+  readonly targets: readonly X509Target[];
+  readonly layout: Layout;
   readonly certFileMode: number;
   readonly keyFileMode: number;
-  readonly hint: string;
   readonly addIntermediatesToBundle: boolean;
   readonly includeFederatedDomains: boolean;
   readonly omitExpired: boolean;
   /** `{trust_domain}` is replaced by each federated trust domain's name. */
   readonly federatedBundleFileName: string | undefined;
+  readonly pkcs12Password: string | undefined;
 }
 
 export class RenderError extends Error {
   override name = 'RenderError';
 }
 
-/** The SVID the helper serves: the one whose hint matches, else the default (first) one. */
-export function selectSvid(context: X509Context, hint: string): X509Svid {
-  if (hint === '') {
+/** The SVID with this hint ('' = the default, first one) or this SPIFFE ID. */
+export function selectSvid(context: X509Context, select: X509Target['select']): X509Svid {
+  if ('spiffeId' in select) {
+    const match = context.svids.find((svid) => svid.id.toString() === select.spiffeId);
+    if (match === undefined) {
+      const ids = context.svids.map((svid) => svid.id.toString()).join(', ');
+      throw new RenderError(`no X.509-SVID for ${select.spiffeId} (the agent sent: ${ids || 'none'})`);
+    }
+    return match;
+  }
+  if (select.hint === '') {
     const first = context.svids[0];
     if (first === undefined) throw new RenderError('the Workload API sent no X.509-SVID');
     return first;
   }
-  const match = context.svids.find((svid) => svid.hint === hint);
+  const match = context.svids.find((svid) => svid.hint === select.hint);
   if (match === undefined) {
     const hints = context.svids.map((svid) => JSON.stringify(svid.hint)).join(', ');
-    throw new RenderError(`no X.509-SVID has hint ${JSON.stringify(hint)} (the agent sent hints: ${hints || 'none'})`);
+    throw new RenderError(`no X.509-SVID has hint ${JSON.stringify(select.hint)} (the agent sent hints: ${hints || 'none'})`);
   }
   return match;
 }
 
-/**
- * The X.509 files as the Go helper writes them: the SVID file holds the leaf and its intermediates,
- * the key file the PKCS#8 key, the bundle file the trust domain's authorities (plus intermediates or
- * federated authorities when asked), and optionally one file per federated trust domain.
- */
-export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): OutputFile[] {
-  const svid = selectSvid(context, plan.hint);
-  const keep = (certs: readonly X509Certificate[]): X509Certificate[] =>
-    plan.omitExpired ? certs.filter((cert) => new Date(cert.validTo).getTime() > now.getTime()) : [...certs];
+/** One SVID's certificates as the Go helper splits them, with the switches applied. */
+interface Material {
+  readonly svid: X509Svid;
+  readonly chain: X509Certificate[];
+  readonly bundle: X509Certificate[];
+}
 
+type Keep = (certs: readonly X509Certificate[]) => X509Certificate[];
+
+/** omit_expired, applied to every certificate file. */
+function keeper(plan: X509RenderPlan, now: Date): Keep {
+  return (certs) => (plan.omitExpired ? certs.filter((cert) => new Date(cert.validTo).getTime() > now.getTime()) : [...certs]);
+}
+
+function material(context: X509Context, svid: X509Svid, plan: X509RenderPlan, keep: Keep): Material {
   const [leaf, ...intermediates] = svid.certificates;
   if (leaf === undefined) throw new RenderError(`X.509-SVID ${svid.id} has no certificate`);
   const ownBundle = context.bundles.get(svid.id.trustDomain.name);
   if (ownBundle === undefined) throw new RenderError(`no X.509 bundle for trust domain ${svid.id.trustDomain.name}`);
-
-  const svidCerts = plan.addIntermediatesToBundle ? [leaf] : [leaf, ...intermediates];
-  const bundleCerts = [...ownBundle.authorities];
-  if (plan.addIntermediatesToBundle) bundleCerts.push(...intermediates);
-  const federated = [...context.federatedTrustDomains].sort();
+  const bundle = [...ownBundle.authorities];
+  if (plan.addIntermediatesToBundle) bundle.push(...intermediates);
   if (plan.includeFederatedDomains) {
-    for (const td of federated) bundleCerts.push(...(context.bundles.get(td)?.authorities ?? []));
+    for (const td of [...context.federatedTrustDomains].sort()) bundle.push(...(context.bundles.get(td)?.authorities ?? []));
   }
+  return { svid, chain: keep(plan.addIntermediatesToBundle ? [leaf] : [leaf, ...intermediates]), bundle: keep(bundle) };
+}
 
-  const files: OutputFile[] = [
-    { name: plan.svidFileName, content: certificatesToPem(keep(svidCerts)), mode: plan.certFileMode },
-    { name: plan.keyFileName, content: privateKeyToPem(svid.privateKey), mode: plan.keyFileMode },
-    { name: plan.bundleFileName, content: certificatesToPem(keep(bundleCerts)), mode: plan.certFileMode },
-  ];
-  if (plan.federatedBundleFileName !== undefined) {
-    for (const td of federated) {
-      files.push({
-        name: federatedFileName(plan.federatedBundleFileName, td),
-        content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])),
-        mode: plan.certFileMode,
-      });
-    }
+/** Every file one target names. The combined PEM and the keystore hold the key, so they get its mode. */
+function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan: X509RenderPlan): OutputFile[] {
+  const files: OutputFile[] = [];
+  if (target.pem !== undefined) {
+    files.push(
+      { name: target.pem.svidFileName, content: certificatesToPem(chain), mode: plan.certFileMode },
+      { name: target.pem.keyFileName, content: privateKeyToPem(svid.privateKey), mode: plan.keyFileMode },
+      { name: target.pem.bundleFileName, content: certificatesToPem(bundle), mode: plan.certFileMode },
+    );
+  }
+  if (target.combinedPemFileName !== undefined) {
+    files.push({ name: target.combinedPemFileName, content: combinedPem(svid.privateKey, chain), mode: plan.keyFileMode });
+  }
+  if (target.pkcs12KeystoreFileName !== undefined) {
+    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, pkcs12Password(plan));
+    files.push({ name: target.pkcs12KeystoreFileName, content: keystore, mode: plan.keyFileMode });
+  }
+  if (target.pkcs12TruststoreFileName !== undefined) {
+    const trusted = bundle.map((certificate, index) => ({ alias: `${svid.id.trustDomain.name}-${index + 1}`, certificate }));
+    files.push({ name: target.pkcs12TruststoreFileName, content: truststorePkcs12(trusted, pkcs12Password(plan)), mode: plan.certFileMode });
   }
   return files;
+}
+
+/**
+ * The X.509 files of one update, all in one set: for each target its SVID's files (the Go helper's
+ * PEM trio, a combined PEM, PKCS#12 key- and truststores), optionally one file per federated trust
+ * domain; or, with the Filesystem Delivery layout, exactly that folder. Also the SVIDs chosen, and
+ * the federated bundle files that cannot be written because their name does not fit, one line each.
+ */
+export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): { files: OutputFile[]; svids: X509Svid[]; skipped: string[] } {
+  const keep = keeper(plan, now);
+  const chosen = plan.targets.map((target) => ({ target, material: material(context, selectSvid(context, target.select), plan, keep) }));
+  const svids = chosen.map(({ material: { svid } }) => svid);
+  if (plan.layout === 'filesystem_delivery') {
+    const [first] = chosen;
+    if (first === undefined) throw new RenderError('the Filesystem Delivery layout needs an SVID');
+    const trustBundles = new Map([...context.bundles].map(([td, bundle]) => [td, keep(bundle.authorities)] as const));
+    const folder = { privateKey: first.material.svid.privateKey, chain: first.material.chain, trustBundles, keyFileMode: plan.keyFileMode, certFileMode: plan.certFileMode };
+    return { files: filesystemDeliveryFiles(folder), svids, skipped: [] };
+  }
+  const files = chosen.flatMap(({ target, material }) => targetFiles(target, material, plan));
+  const skipped: string[] = [];
+  if (plan.federatedBundleFileName !== undefined) {
+    for (const td of [...context.federatedTrustDomains].sort()) {
+      // A federated domain's name comes from the agent: one that cannot be a file name must not stop
+      // the workload's own identity from being written.
+      const name = federatedFileName(plan.federatedBundleFileName, td);
+      const problem = fileNameProblem(name);
+      if (problem !== undefined) {
+        skipped.push(`the bundle file of federated trust domain ${td.length > 60 ? `${td.slice(0, 60)}…` : td} is not written: ${problem}`);
+        continue;
+      }
+      files.push({ name, content: certificatesToPem(keep(context.bundles.get(td)?.authorities ?? [])), mode: plan.certFileMode });
+    }
+  }
+  return { files, svids, skipped };
+}
+
+/** The config requires a password with any PKCS#12 file; a plan without one is a bug, never a skipped file. */
+function pkcs12Password(plan: X509RenderPlan): string {
+  if (plan.pkcs12Password === undefined) throw new RenderError('a PKCS#12 file is configured without a password');
+  return plan.pkcs12Password;
 }
 
 function federatedFileName(pattern: string, trustDomain: string): string {

@@ -1,14 +1,13 @@
 import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
-import type { JwtBundleSet } from '../svid/index.ts';
+import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
-import { HealthState, startHealthServer, type HealthServer } from '../health/index.ts';
-import type { HelperConfig } from '../config/index.ts';
+import { HealthState } from '../health/index.ts';
+import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { FilePlan, X509_OUTPUT, configuredOutputs, jwtSvidOutput } from './file-plan.ts';
-import { selectSvid } from './render.ts';
+import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509 } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 
-/** What a session hands back to the helper after each write. */
+/** What a session hands back to its owner after each write. */
 export interface SessionEvents {
   /** A write changed the files on disk and every configured output is now present. */
   onComplete(changed: boolean): void;
@@ -20,12 +19,22 @@ export interface SessionEvents {
 export interface SessionSeed {
   readonly x509Context: X509Context | undefined;
   readonly jwtBundles: JwtBundleSet | undefined;
+  /** By jwtRequestKey(): a token is carried only to an entry that asks for exactly the same. */
+  readonly jwtSvids: ReadonlyMap<string, JwtSvid>;
 }
 
+/** How often the files on disk are compared with the set last written. */
+const CHECK_INTERVAL_MS = 1_000;
+
+const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
+const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /**
- * One configuration's worth of running parts: the Workload API watches, JWT renewers, the file
- * writer and the health state. A config reload replaces the session; the wrapped program belongs to
- * the helper and outlives sessions.
+ * One configuration's pipeline: the Workload API watches and JWT renewers, the file plan, the writer
+ * and the health state. Building one (the constructor) starts nothing, so a config reload can build
+ * the next one completely before it replaces this one; the daemon owns what outlives a config (the
+ * health listener, the program, signals).
  */
 export class Session {
   readonly config: HelperConfig;
@@ -37,9 +46,12 @@ export class Session {
   readonly #plan: FilePlan;
   readonly #watches: Watch[] = [];
   readonly #renewers: JwtSvidRenewer[] = [];
-  #healthServer: HealthServer | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
+  #checking: Promise<void> | undefined;
+  /** What is wrong with the files on disk now, as last logged. */
+  #filesProblem: string | undefined;
+  #skipped = '';
   #closed = false;
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
@@ -61,34 +73,24 @@ export class Session {
     return formatEndpointAddress(this.#client.address);
   }
 
+  /** Starts the watches; with a seed, resolves once the seeded material is written. */
   async start(seed?: SessionSeed): Promise<void> {
     const { config } = this;
-    if (config.healthChecks.listenerEnabled && config.daemonMode) {
-      this.#healthServer = await startHealthServer({
-        bindAddress: config.healthChecks.bindAddress,
-        port: config.healthChecks.bindPort,
-        livenessPath: config.healthChecks.livenessPath,
-        readinessPath: config.healthChecks.readinessPath,
-        state: this.health,
-      });
-      this.#log.info({ address: config.healthChecks.bindAddress, port: this.#healthServer.port }, 'health listener started');
-    }
-    this.#heartbeat = setInterval(() => this.health.beat(), 1_000);
+    this.#heartbeat = setInterval(() => {
+      this.health.beat();
+      void this.check();
+    }, CHECK_INTERVAL_MS);
     this.#heartbeat.unref();
     this.health.beat();
 
-    if (seed?.x509Context !== undefined) this.#acceptX509(seed.x509Context);
-    if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
-    if (seed !== undefined) this.#scheduleWrite();
-
-    if (config.x509 !== undefined) {
+    if (writesX509(config)) {
       this.#watch(
         'X.509-SVID',
         this.#client.watchX509Context({
           onUpdate: (context) => {
             if (this.#acceptX509(context)) this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('X.509-SVID', error),
+          onError: (error) => this.#discarded('X.509-SVID', X509_OUTPUT, error),
           onStateChange: (state) => this.#agentState(state),
         }),
       );
@@ -99,16 +101,19 @@ export class Session {
         this.#client.watchJwtBundles({
           onUpdate: (bundles) => {
             this.#plan.setJwtBundles(bundles);
+            this.health.recordAccepted(JWT_BUNDLE_OUTPUT);
             this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('JWT bundle', error),
-          ...(config.x509 === undefined ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
+          onError: (error) => this.#discarded('JWT bundle', JWT_BUNDLE_OUTPUT, error),
+          ...(!writesX509(config) ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
     }
     // With no stream to watch, the JWT-SVID fetches are what tells whether the agent is reachable.
-    const fetchesReportAgent = config.x509 === undefined && config.jwtBundle === undefined;
+    const fetchesReportAgent = !writesX509(config) && config.jwtBundle === undefined;
     for (const jwt of config.jwtSvids) {
+      const seeded = seed?.jwtSvids.get(jwtRequestKey(jwt));
+      if (seeded !== undefined) this.#acceptJwtSvid(jwt, seeded);
       const renewer = new JwtSvidRenewer(this.#client, {
         audience: jwt.audience,
         extraAudiences: jwt.extraAudiences,
@@ -116,24 +121,47 @@ export class Session {
         hint: config.hint,
         onToken: (svid) => {
           this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
-          this.#plan.setJwtSvid(jwt.fileName, svid);
+          this.#acceptJwtSvid(jwt, svid);
           if (fetchesReportAgent) this.health.setAgentState('connected');
           this.#scheduleWrite();
         },
         onError: (error, retryInMs) => {
-          this.#problem(`JWT-SVID for audience ${JSON.stringify(jwt.audience)} not fetched; retrying in ${retryInMs} ms`, error);
-          this.health.recordWriteFailure(jwtSvidOutput(jwt.fileName), error.message);
-          if (fetchesReportAgent) this.health.setAgentState('retrying', error.message);
+          this.#problem(`${describeJwt(jwt)} not fetched; the last good token stays; retrying in ${retryInMs} ms`, error);
+          this.health.recordRejected(jwtSvidOutput(jwt.fileName), error.message);
+          if (fetchesReportAgent && error instanceof WorkloadApiError) this.health.setAgentState('retrying', error.message);
         },
       });
       this.#renewers.push(renewer);
       renewer.start();
     }
+
+    if (seed?.x509Context !== undefined) this.#acceptX509(seed.x509Context);
+    if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
+    if (seed !== undefined) {
+      this.#scheduleWrite();
+      await this.#writing;
+    }
   }
 
   /** What the next session needs to render files at once. */
   seed(): SessionSeed {
-    return { x509Context: this.#plan.x509Context, jwtBundles: this.#plan.jwtBundles };
+    const jwtSvids = new Map<string, JwtSvid>();
+    for (const jwt of this.config.jwtSvids) {
+      const svid = this.#plan.jwtSvids.get(jwt.fileName);
+      if (svid !== undefined) jwtSvids.set(jwtRequestKey(jwt), svid);
+    }
+    return { x509Context: this.#plan.x509Context, jwtBundles: this.#plan.jwtBundles, jwtSvids };
+  }
+
+  /**
+   * Compares the files on disk with the set last written; when they are missing or altered, says so
+   * in the health state (not ready) and writes the set again at once. Concurrent calls share one check.
+   */
+  check(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
   }
 
   async close(): Promise<void> {
@@ -142,8 +170,30 @@ export class Session {
     for (const renewer of this.#renewers) renewer.stop();
     for (const watch of this.#watches) watch.close();
     this.#client.close();
-    await this.#healthServer?.close();
-    await this.#writing;
+    await Promise.all([this.#writing, this.#checking]);
+  }
+
+  async #check(): Promise<void> {
+    if (this.#closed) return;
+    const difference = await this.#writer.verify().catch(messageOf);
+    if (difference === undefined) return this.#setFilesProblem(undefined);
+    const problem = `the files in ${this.config.certDir} are not the set last written (${difference})`;
+    this.#setFilesProblem(problem);
+    try {
+      await this.#writer.restore();
+      this.#setFilesProblem(undefined);
+    } catch (error) {
+      this.#setFilesProblem(`${problem}, and writing them again failed: ${messageOf(error)}`);
+    }
+  }
+
+  /** One log line per change of what is wrong with the files on disk. */
+  #setFilesProblem(problem: string | undefined): void {
+    if (problem === this.#filesProblem) return;
+    if (problem === undefined) this.#log.info({ dir: this.config.certDir }, 'the last good files are back on disk');
+    else this.#log.error(`${problem}; writing the last good set again`);
+    this.#filesProblem = problem;
+    this.health.setProblem('files', problem);
   }
 
   #watch(what: string, watch: Watch): void {
@@ -158,18 +208,33 @@ export class Session {
   }
 
   #acceptX509(context: X509Context): boolean {
+    let svids: X509Svid[];
     try {
-      this.#plan.setX509(context, new Date());
+      svids = this.#plan.setX509(context, new Date());
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
-      this.health.recordWriteFailure(X509_OUTPUT, message);
+      this.health.recordRejected(X509_OUTPUT, messageOf(error));
       return false;
     }
-    const svid = selectSvid(context, this.config.hint);
-    this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter });
-    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length }, 'X.509-SVID update received');
+    // Health follows the SVID that expires first: the files are only as fresh as it.
+    const [first, ...rest] = svids;
+    if (first === undefined) return false;
+    const svid = rest.reduce((soonest, next) => (next.notAfter < soonest.notAfter ? next : soonest), first);
+    this.health.recordAccepted(X509_OUTPUT);
+    this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, notBefore: svid.notBefore });
+    this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length, written: svids.length }, 'X.509-SVID update received');
+    const skipped = this.#plan.skipped.join('; ');
+    if (skipped !== this.#skipped && skipped !== '') this.#log.warn(skipped);
+    this.#skipped = skipped;
+    this.health.setWarning('federated', skipped === '' ? undefined : skipped);
     return true;
+  }
+
+  #acceptJwtSvid(jwt: JwtSvidOutput, svid: JwtSvid): void {
+    const output = jwtSvidOutput(jwt.fileName);
+    this.#plan.setJwtSvid(jwt.fileName, svid);
+    this.health.recordAccepted(output);
+    this.health.setCredential(output, { what: describeJwt(jwt), notAfter: svid.expiresAt, issuedAt: svid.issuedAt });
   }
 
   #agentState(state: ConnectionState): void {
@@ -186,15 +251,15 @@ export class Session {
   }
 
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
-  #discarded(what: string, error: Error): void {
+  #discarded(what: string, output: string, error: Error): void {
     if (error instanceof WorkloadApiError) return;
     this.#problem(`${what} update discarded; the last good files stay`, error);
+    this.health.recordRejected(output, error.message);
   }
 
   #problem(what: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    this.lastProblem = `${what}: ${message}`;
-    this.#log.warn(`${what}: ${message}`);
+    this.lastProblem = `${what}: ${messageOf(error)}`;
+    this.#log.warn(this.lastProblem);
   }
 
   /** Writes are serialised: each one renders the whole set from the newest material. */
@@ -209,17 +274,18 @@ export class Session {
     const complete = this.#plan.complete();
     const files = this.#plan.files();
     try {
-      const { changed } = await this.#writer.write(files);
+      const { changed } = await this.#writer.write(files, { carry: this.#plan.names() });
       for (const output of ready) this.health.recordWrite(output);
+      this.health.setWarning('write', undefined);
+      this.#setFilesProblem(undefined);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
       else this.#log.debug('files unchanged; the program is not told');
       if (complete) this.#events.onComplete(changed);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       this.lastProblem = message;
-      for (const output of ready) this.health.recordWriteFailure(output, message);
+      this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);
       this.#log.error(`files not written; the previous set stays: ${message}`);
     }
   }
 }
-

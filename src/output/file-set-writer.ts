@@ -18,18 +18,44 @@ export class OutputError extends Error {
 const DATA = '..data';
 const DATA_TMP = '..data_tmp';
 const GENERATION = /^\.\.\d{8}T\d{9}Z\.[0-9a-f]{8}$/;
+/**
+ * A visible link is made under a temporary name, then renamed over the visible one. The temporary
+ * name is short and fixed in length, so any name that fits in the directory can be linked, and it
+ * starts with ".." so it is never taken for a visible name.
+ */
+const LINK_TMP = /^\.\.link\.[0-9a-f]{8}$/;
+
+export interface WriteOptions {
+  /**
+   * Names the set keeps when `files` has no new content for them: their content and mode are copied
+   * from the set on disk (if it holds them), so a partial update never removes a configured file.
+   */
+  readonly carry?: readonly string[];
+}
 
 function generationName(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
   return `..${stamp}.${randomBytes(4).toString('hex')}`;
 }
 
+/** Linux's NAME_MAX: the longest file name, in bytes, a directory entry can have. */
+const NAME_MAX = 255;
+
+/** Why `name` cannot be one file of a set, or undefined when it can: the one file-name rule. */
+export function fileNameProblem(name: string): string | undefined {
+  if (name === '' || name.includes('/') || name.includes('\0') || name === '.' || name.startsWith('..')) {
+    return `${JSON.stringify(name)} is not a plain file name (no "/", not starting with "..")`;
+  }
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX) return `the file name ${JSON.stringify(`${name.slice(0, 40)}…`)} is ${bytes} bytes long; at most ${NAME_MAX} fit`;
+  return undefined;
+}
+
 function checkNames(files: readonly OutputFile[]): void {
   const seen = new Set<string>();
   for (const { name } of files) {
-    if (name === '' || name.includes('/') || name.includes('\0') || name === '.' || name.startsWith('..')) {
-      throw new OutputError(`${JSON.stringify(name)} is not a plain file name (no "/", not starting with "..")`);
-    }
+    const problem = fileNameProblem(name);
+    if (problem !== undefined) throw new OutputError(problem);
     if (seen.has(name)) throw new OutputError(`${JSON.stringify(name)} appears twice in one file set`);
     seen.add(name);
   }
@@ -58,6 +84,8 @@ export class FileSetWriter {
   readonly dir: string;
   readonly #dirMode: number;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The set last written or found unchanged, as verify() and restore() expect it on disk. */
+  #last: readonly OutputFile[] | undefined;
 
   constructor(dir: string, options: { dirMode?: number } = {}) {
     this.dir = dir;
@@ -65,10 +93,49 @@ export class FileSetWriter {
   }
 
   /** Writes the set unless the directory already holds exactly it; writes are serialised. */
-  write(files: readonly OutputFile[]): Promise<{ changed: boolean }> {
-    const result = this.#queue.then(() => this.#write(files));
+  write(files: readonly OutputFile[], options: WriteOptions = {}): Promise<{ changed: boolean }> {
+    return this.#enqueue(async () => this.#write(await this.#withCarried(files, options.carry ?? [])));
+  }
+
+  /**
+   * Why the directory no longer holds the set last written (a file missing, replaced or altered), or
+   * undefined when it does or nothing was written yet.
+   */
+  verify(): Promise<string | undefined> {
+    return this.#enqueue(async () => {
+      if (this.#last === undefined) return undefined;
+      return this.#difference(await this.#currentGeneration(), this.#last);
+    });
+  }
+
+  /**
+   * Writes the set last written again, e.g. after someone removed the directory. The directory is
+   * made again only where its parent still exists: when a whole tree is gone (an unmounted volume),
+   * keys must not be written to whatever lies beneath.
+   */
+  restore(): Promise<{ changed: boolean }> {
+    return this.#enqueue(() => this.#write(this.#last ?? [], false));
+  }
+
+  #enqueue<T>(action: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(action);
     this.#queue = result.catch(() => undefined);
     return result;
+  }
+
+  async #withCarried(files: readonly OutputFile[], carry: readonly string[]): Promise<OutputFile[]> {
+    const present = new Set(files.map((file) => file.name));
+    const missing = carry.filter((name) => !present.has(name));
+    const generation = missing.length === 0 ? undefined : await this.#currentGeneration();
+    const carried: OutputFile[] = [];
+    if (generation !== undefined) {
+      for (const name of missing) {
+        const path = join(this.dir, generation, name);
+        const info = await lstat(path).catch(() => undefined);
+        if (info?.isFile() === true) carried.push({ name, content: await readFile(path), mode: info.mode & 0o7777 });
+      }
+    }
+    return [...files, ...carried];
   }
 
   /** The files the visible set holds now, or undefined when there is none. */
@@ -88,26 +155,32 @@ export class FileSetWriter {
     return info?.isDirectory() === true ? target : undefined;
   }
 
-  async #unchanged(generation: string | undefined, files: readonly OutputFile[]): Promise<boolean> {
-    if (generation === undefined) return false;
-    const present = await readdir(join(this.dir, generation));
-    if (present.length !== files.length) return false;
+  /** The first way the visible set differs from `files`, or undefined when it holds exactly them. */
+  async #difference(generation: string | undefined, files: readonly OutputFile[]): Promise<string | undefined> {
+    if (generation === undefined) return `${join(this.dir, DATA)} is missing`;
+    const present = await readdir(join(this.dir, generation)).catch(() => undefined);
+    if (present === undefined) return `${join(this.dir, generation)} is missing`;
     for (const file of files) {
       const path = join(this.dir, generation, file.name);
       const info = await lstat(path).catch(() => undefined);
-      if (info === undefined || !info.isFile() || (info.mode & 0o7777) !== file.mode) return false;
-      if (!(await readFile(path)).equals(Buffer.from(file.content))) return false;
+      if (info === undefined || !info.isFile()) return `${join(this.dir, file.name)} is missing`;
+      if ((info.mode & 0o7777) !== file.mode) return `${join(this.dir, file.name)} has mode ${(info.mode & 0o7777).toString(8)}`;
+      if (!(await readFile(path)).equals(Buffer.from(file.content))) return `${join(this.dir, file.name)} was altered`;
       const link = await readlink(join(this.dir, file.name)).catch(() => undefined);
-      if (link !== `${DATA}/${file.name}`) return false;
+      if (link !== `${DATA}/${file.name}`) return `${join(this.dir, file.name)} is missing`;
     }
-    return true;
+    if (present.length !== files.length) return `${join(this.dir, generation)} holds other files`;
+    return undefined;
   }
 
-  async #write(files: readonly OutputFile[]): Promise<{ changed: boolean }> {
+  async #write(files: readonly OutputFile[], makeParents = true): Promise<{ changed: boolean }> {
     checkNames(files);
-    await this.#ensureDir();
+    await this.#ensureDir(makeParents);
     const previous = await this.#currentGeneration();
-    if (await this.#unchanged(previous, files)) return { changed: false };
+    if ((await this.#difference(previous, files)) === undefined) {
+      this.#last = files;
+      return { changed: false };
+    }
 
     for (const file of files) {
       if ((await lstat(join(this.dir, file.name)).catch(() => undefined))?.isDirectory() === true) {
@@ -130,6 +203,21 @@ export class FileSetWriter {
       throw error instanceof OutputError ? error : new OutputError(`writing ${generationPath}: ${(error as Error).message}`);
     }
 
+    // Every visible link is made before the swap, so a name that cannot be linked fails the write
+    // while the previous set is still whole.
+    const links = new Map<string, string>();
+    try {
+      for (const file of files) {
+        if ((await readlink(join(this.dir, file.name)).catch(() => undefined)) === `${DATA}/${file.name}`) continue;
+        const temporary = join(this.dir, `..link.${randomBytes(4).toString('hex')}`);
+        await symlink(`${DATA}/${file.name}`, temporary);
+        links.set(file.name, temporary);
+      }
+    } catch (error) {
+      await Promise.all([...links.values(), generationPath].map((path) => rm(path, { recursive: true, force: true })));
+      throw new OutputError(`${this.dir}: cannot link the visible names: ${(error as Error).message}`);
+    }
+
     await this.#step('switch to the new file set', async () => {
       const dataTmp = join(this.dir, DATA_TMP);
       await rm(dataTmp, { recursive: true, force: true });
@@ -140,13 +228,13 @@ export class FileSetWriter {
       if (planted !== undefined && !planted.isSymbolicLink()) await rm(data, { recursive: true, force: true });
       await rename(dataTmp, data);
     });
-    const keep = new Set(files.map((file) => file.name));
     await this.#step('link the visible names', async () => {
-      for (const name of keep) await this.#link(name);
+      for (const [name, temporary] of links) await rename(temporary, join(this.dir, name));
     });
-    await this.#step('remove names no longer written', () => this.#unlinkRemoved(keep));
+    await this.#step('remove names no longer written', () => this.#unlinkRemoved(new Set(files.map((file) => file.name))));
     await fsyncPath(this.dir);
-    await this.#removeOldGenerations(generation, previous);
+    await this.#removeLeftovers(generation, previous);
+    this.#last = files;
     return { changed: true };
   }
 
@@ -158,10 +246,10 @@ export class FileSetWriter {
     }
   }
 
-  async #ensureDir(): Promise<void> {
+  async #ensureDir(makeParents: boolean): Promise<void> {
     try {
       if (!(await exists(this.dir))) {
-        await mkdir(this.dir, { recursive: true, mode: this.#dirMode });
+        await mkdir(this.dir, { recursive: makeParents, mode: this.#dirMode });
         await chmod(this.dir, this.#dirMode);
       } else if (!(await stat(this.dir)).isDirectory()) {
         throw new Error('exists and is not a directory');
@@ -183,16 +271,6 @@ export class FileSetWriter {
     }
   }
 
-  /** Points `name` at `..data/name`, replacing whatever was there without following it. */
-  async #link(name: string): Promise<void> {
-    const path = join(this.dir, name);
-    const target = `${DATA}/${name}`;
-    if ((await readlink(path).catch(() => undefined)) === target) return;
-    const temporary = join(this.dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
-    await symlink(target, temporary);
-    await rename(temporary, path);
-  }
-
   async #unlinkRemoved(keep: ReadonlySet<string>): Promise<void> {
     for (const entry of await readdir(this.dir)) {
       if (keep.has(entry) || entry.startsWith('..')) continue;
@@ -201,10 +279,13 @@ export class FileSetWriter {
     }
   }
 
-  /** Keeps the previous generation until the next swap, so a reader that just resolved it can finish. */
-  async #removeOldGenerations(current: string, previous: string | undefined): Promise<void> {
+  /**
+   * Keeps the previous generation until the next swap, so a reader that just resolved it can finish;
+   * older generations and temporary links (left by a helper killed mid-write) go.
+   */
+  async #removeLeftovers(current: string, previous: string | undefined): Promise<void> {
     for (const entry of await readdir(this.dir)) {
-      if (GENERATION.test(entry) && entry !== current && entry !== previous) {
+      if ((GENERATION.test(entry) && entry !== current && entry !== previous) || LINK_TMP.test(entry)) {
         await rm(join(this.dir, entry), { recursive: true, force: true });
       }
     }

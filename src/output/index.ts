@@ -1,1 +1,1 @@
-export { FileSetWriter, OutputError, type OutputFile } from './file-set-writer.ts';
+export { FileSetWriter, OutputError, fileNameProblem, type OutputFile, type WriteOptions } from './file-set-writer.ts';

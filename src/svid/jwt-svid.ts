@@ -176,12 +176,23 @@ export async function validateJwtSvid(token: string, bundles: JwtBundleSet, audi
     valid = false;
   }
   if (!valid) fail(`the signature does not verify with key ${JSON.stringify(kid)}`);
+  checkJwtSvidClaims(svid, audience, now);
+  return svid;
+}
+
+/**
+ * The audience and validity-time rules of validation, alone: for a token whose signature need not be
+ * checked (one just received from the Workload API) but which must still be usable now.
+ */
+export function checkJwtSvidClaims(svid: JwtSvid, audience: string, now: Date = new Date()): void {
+  const fail = (why: string): never => {
+    throw new JwtSvidError(`JWT-SVID for ${svid.id}: ${why}`);
+  };
   if (!svid.audience.includes(audience)) fail(`audience ${JSON.stringify(audience)} is not in its "aud" claim`);
   if (now >= svid.expiresAt) fail(`it expired at ${svid.expiresAt.toISOString()}`);
-  const nbf = decoded.claims.nbf;
+  const nbf = svid.claims.nbf;
   if (nbf !== undefined) {
     const notBefore = toDate(nbf, 'nbf', `for ${svid.id}`);
     if (now < notBefore) fail(`it is not valid before ${notBefore.toISOString()}`);
   }
-  return svid;
 }

@@ -122,7 +122,7 @@ test('missing required keys and companions', () => {
   );
   assert.equal(
     refuse('cert_dir = "/tmp"\nlog_level = "debug"').message,
-    'helper.conf: nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, a [[jwt_svids]] entry, or jwt_bundle_file_name',
+    'helper.conf: nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, combined_pem_file_name, a PKCS#12 file, an [[x509_svids]] or [[jwt_svids]] entry, jwt_bundle_file_name, or layout',
   );
   const companions: Array<[string, string]> = [
     ['pid_file_name = "/run/x.pid"', 'helper.conf:4: pid_file_name: needs renew_signal: the signal to send to the process in the pid file'],

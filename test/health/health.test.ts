@@ -40,18 +40,54 @@ test('an output that failed before its first write says why', () => {
   const s = state();
   s.setAgentState('connected');
   s.recordWrite('x509');
-  s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied: no identity issued');
+  s.recordRejected('jwt_svid:a.jwt', 'PermissionDenied: no identity issued');
   assert.deepEqual(s.readiness().reasons, ['jwt_svid:a.jwt not written yet: PermissionDenied: no identity issued']);
 });
 
-test('a failed update of one output makes it not ready, with the error, until it is written again', () => {
+test('a refused update after a good write is degraded at once and not ready once the last good credential nears expiry', () => {
   const c = clock();
   const s = healthy(c);
-  s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied');
-  assert.deepEqual(s.readiness().reasons, ['jwt_svid:a.jwt: last update failed: PermissionDenied']);
-  assert.equal(s.liveness().ok, true, 'a failed write is not a dead helper');
+  s.setCredential('jwt_svid:a.jwt', { what: 'JWT-SVID for audience "a"', notAfter: new Date(c.now() + 300_000), issuedAt: new Date(c.now()) });
+  s.recordRejected('jwt_svid:a.jwt', 'it expired at 2025-12-31T00:00:00.000Z');
+  s.recordRejected('x509', 'key mismatch');
+  const degraded = s.readiness();
+  assert.equal(degraded.ok, true, 'the last good files are still valid');
+  assert.equal(degraded.body.status, 'degraded');
+  assert.deepEqual(degraded.body.warnings, [
+    'x509: last update failed; the last good file stays: key mismatch',
+    'jwt_svid:a.jwt: last update failed; the last good file stays: it expired at 2025-12-31T00:00:00.000Z',
+  ]);
   s.recordWrite('jwt_svid:a.jwt');
+  assert.equal(s.readiness().body.warnings.length, 2, 'writing the old material again does not clear a refusal');
+  c.advance(300_000 - 29_000);
+  s.beat();
+  assert.deepEqual(s.readiness().reasons, ['JWT-SVID for audience "a" expires in 29 s, within the 30 s margin; the last update failed: it expired at 2025-12-31T00:00:00.000Z']);
+  s.recordAccepted('jwt_svid:a.jwt');
+  s.setCredential('jwt_svid:a.jwt', { what: 'JWT-SVID for audience "a"', notAfter: new Date(c.now() + 300_000), issuedAt: new Date(c.now()) });
+  s.recordAccepted('x509');
+  assert.equal(s.readiness().body.status, 'ok');
+});
+
+test('the expiry margin is capped at 40 % of a credential\'s lifetime', () => {
+  const c = clock();
+  const s = healthy(c);
+  s.setCredential('jwt_svid:a.jwt', { what: 'JWT-SVID', notAfter: new Date(c.now() + 20_000), issuedAt: new Date(c.now()) });
+  assert.equal(s.readiness().ok, true, 'a fresh 20 s token is not within a 30 s margin');
+  c.advance(12_500);
+  assert.deepEqual(s.readiness().reasons, ['JWT-SVID expires in 8 s, within the 8 s margin']);
+});
+
+test('problems make it not ready until cleared; warnings only degrade', () => {
+  const s = healthy(clock());
+  s.setProblem('files', 'the files on disk are not the last set written: /c/a is missing');
+  s.setWarning('federated', 'federated bundle file for x not written: too long');
+  assert.deepEqual(s.readiness().reasons, ['the files on disk are not the last set written: /c/a is missing']);
+  assert.deepEqual(s.readiness().body.warnings, ['federated bundle file for x not written: too long']);
+  s.setProblem('files', undefined);
   assert.equal(s.readiness().ok, true);
+  assert.equal(s.readiness().body.status, 'degraded');
+  s.setWarning('federated', undefined);
+  assert.equal(s.readiness().body.status, 'ok');
 });
 
 test('an SVID within the expiry margin, or expired, is not ready', () => {
@@ -130,11 +166,12 @@ test('the body reports identity, expiry, agent, update time and each output', ()
   s.setX509({ spiffeId: 'spiffe://example.org/w', notAfter: new Date(START + 3_601_000) });
   s.recordWrite('x509');
   c.advance(1_000);
-  s.recordWriteFailure('jwt_svid:a.jwt', 'PermissionDenied');
+  s.recordRejected('jwt_svid:a.jwt', 'PermissionDenied');
   s.setAgentState('retrying', 'connection refused');
   const expected: HealthBody = {
     status: 'unavailable',
     reasons: ['jwt_svid:a.jwt not written yet: PermissionDenied'],
+    warnings: [],
     spiffe_id: 'spiffe://example.org/w',
     x509_expires_at: '2026-01-01T01:00:01.000Z',
     x509_seconds_left: 3599,

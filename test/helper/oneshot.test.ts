@@ -63,3 +63,19 @@ test('one-shot with no socket names the missing socket', async (t) => {
   assert.equal(await helper.exited(), 1);
   assert.match(helper.stderr(), /spiffe-helper: no complete set of files within 1000 ms: .*no Workload API socket at .*missing\.sock/);
 });
+
+test('one-shot never replaces part of a set: an output with a 250-byte name is written with the rest', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const first = await startHelper(t, dir, x509Config(s.address, certs, ONE_SHOT));
+  assert.equal(await first.exited(), 0, first.stderr());
+  const before = await servedSerial(certs);
+  await s.rotate();
+  const long = `${'j'.repeat(246)}.jwt`;
+  const second = await startHelper(t, dir, x509Config(s.address, certs, `${ONE_SHOT}\n[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = ${toml(long)}`));
+  assert.equal(await second.exited(), 0, second.stderr());
+  assert.notEqual(await servedSerial(certs), before);
+  assert.ok((await readFile(join(certs, long), 'utf8')).split('.').length === 3, 'the token is written under its long name');
+  assert.deepEqual((await readdir(certs)).filter((name) => name.startsWith('.') && !name.startsWith('..')), [], 'no temporary link is left');
+});

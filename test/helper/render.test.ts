@@ -27,24 +27,25 @@ async function context(): Promise<X509Context> {
   };
 }
 
+const pemOnly = { pem: { svidFileName: 'svid.pem', keyFileName: 'key.pem', bundleFileName: 'bundle.pem' }, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined };
 const plan: X509RenderPlan = {
-  svidFileName: 'svid.pem',
-  keyFileName: 'key.pem',
-  bundleFileName: 'bundle.pem',
+  targets: [{ select: { hint: '' }, ...pemOnly }],
+  layout: 'helper',
+  pkcs12Password: undefined,
   certFileMode: 0o644,
   keyFileMode: 0o600,
-  hint: '',
   addIntermediatesToBundle: false,
   includeFederatedDomains: false,
   omitExpired: false,
   federatedBundleFileName: undefined,
 };
 
+const withHint = (hint: string): X509RenderPlan => ({ ...plan, targets: [{ select: { hint }, ...pemOnly }] });
 const certs = (content: string | Uint8Array): X509Certificate[] => decodePem(String(content)).map((block) => new X509Certificate(Buffer.from(block.der)));
 const uri = (cert: X509Certificate): string => /URI:([^,]+)/.exec(cert.subjectAltName ?? '')?.[1] ?? cert.subject;
 
 test('the Go helper layout: leaf + intermediates, PKCS#8 key, the own trust domain bundle', async () => {
-  const [svid, key, bundle] = renderX509Files(await context(), plan, new Date());
+  const [svid, key, bundle] = renderX509Files(await context(), plan, new Date()).files;
   assert.deepEqual(certs(svid!.content).map(uri), ['spiffe://example.org/internal', 'spiffe://example.org']);
   assert.match(String(key!.content), /^-----BEGIN PRIVATE KEY-----/);
   assert.equal(key!.mode, 0o600);
@@ -52,9 +53,9 @@ test('the Go helper layout: leaf + intermediates, PKCS#8 key, the own trust doma
 });
 
 test('hint picks the SVID; a missing hint is an error naming the hints sent', async () => {
-  const [svid] = renderX509Files(await context(), { ...plan, hint: 'external' }, new Date());
+  const [svid] = renderX509Files(await context(), withHint('external'), new Date()).files;
   assert.equal(uri(certs(svid!.content)[0]!), 'spiffe://example.org/external');
-  await assert.rejects(async () => renderX509Files(await context(), { ...plan, hint: 'db' }, new Date()), /no X.509-SVID has hint "db" \(the agent sent hints: "internal", "external"\)/);
+  await assert.rejects(async () => renderX509Files(await context(), withHint('db'), new Date()), /no X.509-SVID has hint "db" \(the agent sent hints: "internal", "external"\)/);
 });
 
 test('add_intermediates_to_bundle, include_federated_domains, omit_expired and per-domain federated files', async () => {
@@ -63,13 +64,28 @@ test('add_intermediates_to_bundle, include_federated_domains, omit_expired and p
     ctx,
     { ...plan, addIntermediatesToBundle: true, includeFederatedDomains: true, omitExpired: true, federatedBundleFileName: 'federated_{trust_domain}.pem' },
     new Date(),
-  );
+  ).files;
   assert.equal(certs(svid!.content).length, 1, 'only the leaf');
   const bundleCerts = certs(bundle!.content);
   assert.equal(bundleCerts.length, 3, 'the live root, the intermediate and the federated root; the expired root is omitted');
   assert.ok(bundleCerts.some((c) => uri(c) === 'spiffe://other.org'));
   assert.deepEqual(rest.map((file) => file.name), ['federated_other.org.pem']);
   assert.deepEqual(certs(rest[0]!.content).map(uri), ['spiffe://other.org']);
+});
+
+test('a federated trust domain whose file name would not fit is skipped with the reason; the rest is rendered', async () => {
+  const ctx = await context();
+  const long = `${'a'.repeat(246)}.org`;
+  const longCa = await TestCa.create(long);
+  const bundles = new Map(ctx.bundles).set(long, parseX509Bundle(TrustDomain.parse(long), longCa.bundleDer()));
+  const { files, skipped } = renderX509Files(
+    { ...ctx, bundles, federatedTrustDomains: new Set(['other.org', long]) },
+    { ...plan, federatedBundleFileName: 'federated_{trust_domain}.pem' },
+    new Date(),
+  );
+  assert.deepEqual(files.map((file) => file.name), ['svid.pem', 'key.pem', 'bundle.pem', 'federated_other.org.pem']);
+  assert.equal(skipped.length, 1);
+  assert.match(skipped[0]!, /^the bundle file of federated trust domain a{60}… is not written: the file name "federated_a+…" is 264 bytes long; at most 255 fit$/);
 });
 
 test('the JWT bundle file is the Go helper\'s JSON of base64 JWKS per trust domain', () => {

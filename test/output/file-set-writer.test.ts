@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileSetWriter, OutputError, type OutputFile } from '../../src/output/index.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -121,4 +121,53 @@ test('an output directory that cannot be created is a clear error', async (t) =>
   await writeFile(join(root, 'file'), '');
   await assert.rejects(new FileSetWriter(join(root, 'file')).write(set(1)), /cannot create the output directory .*file: exists and is not a directory/);
   await chmod(root, 0o755);
+});
+
+test('carry: a write keeps the current content of every carried name it has no new content for', async (t) => {
+  const dir = await tempDir(t);
+  await new FileSetWriter(dir).write(set(1));
+  // A fresh writer (a restarted helper) that only has new content for "a".
+  const writer = new FileSetWriter(dir);
+  assert.deepEqual(await writer.write([set(2)[0]!], { carry: ['b', 'never-written'] }), { changed: true });
+  assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 2\n/);
+  assert.match(await readFile(join(dir, 'b'), 'utf8'), /^gen 1\n/, 'b carried from the previous set');
+  assert.equal((await stat(join(dir, 'b'))).mode & 0o777, 0o600, 'with its mode');
+  await assert.rejects(lstat(join(dir, 'never-written')), { code: 'ENOENT' });
+  assert.deepEqual(await writer.write([set(2)[0]!], { carry: ['b'] }), { changed: false }, 'carried content counts as unchanged');
+});
+
+test('a name of 250 bytes is written and linked like any other (the swap never leaves a name unlinked)', async (t) => {
+  const dir = await tempDir(t);
+  const writer = new FileSetWriter(dir);
+  await writer.write(set(1));
+  const long = `${'n'.repeat(246)}.pem`;
+  await writer.write([...set(2), { name: long, content: 'long\n', mode: 0o644 }]);
+  assert.equal(await readFile(join(dir, long), 'utf8'), 'long\n');
+  assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 2\n/);
+  assert.deepEqual((await readdir(dir)).filter((e) => e.includes('tmp') || e.startsWith('..link')), [], 'no temporary link left');
+});
+
+test('verify() names a missing or altered file, and writing the last set again repairs it', async (t) => {
+  const root = await tempDir(t);
+  const dir = join(root, 'out');
+  const writer = new FileSetWriter(dir);
+  assert.equal(await writer.verify(), undefined, 'nothing written yet: nothing to miss');
+  await writer.write(set(1));
+  assert.equal(await writer.verify(), undefined);
+  await rm(join(dir, 'b'));
+  assert.match((await writer.verify())!, /b is missing/);
+  await writer.restore();
+  assert.equal(await writer.verify(), undefined);
+  const generation = await readlink(join(dir, '..data'));
+  await chmod(join(dir, generation), 0o755);
+  await writeFile(join(dir, generation, 'a'), 'tampered');
+  assert.match((await writer.verify())!, /a was altered/);
+  await rm(dir, { recursive: true, force: true });
+  assert.match((await writer.verify())!, /is missing/);
+  assert.deepEqual(await writer.restore(), { changed: true });
+  assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 1\n/);
+  assert.match(await readFile(join(dir, 'b'), 'utf8'), /^gen 1\n/);
+  await rm(root, { recursive: true, force: true });
+  await assert.rejects(writer.restore(), /cannot create the output directory .*ENOENT/);
+  await assert.rejects(lstat(root), { code: 'ENOENT' }, 'a vanished tree is not made again');
 });

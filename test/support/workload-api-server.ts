@@ -63,7 +63,7 @@ function toStruct(value: unknown): unknown {
 /**
  * A real gRPC SPIFFE Workload API server on a unix socket (or loopback TCP), issuing real certificates
  * and JWTs from an in-memory CA, with knobs for every fault the client and the helper must survive:
- * - state: rotate(), setSvids(), addFederatedBundle()/removeFederatedBundle(), pushCurrent();
+ * - state: rotate(), setSvids(), setJwtClaims(), addFederatedBundle()/removeFederatedBundle(), pushCurrent();
  * - faults: setRefusal(code), failNext(method, code), dropStreams(), pushRaw(message, method),
  *   stall(method), startLate + listen(), stop();
  * - observation: calls (method, security header, request), callCount(), openStreams(), currentSvids.
@@ -84,6 +84,7 @@ export class WorkloadApiTestServer {
   #identities: { spiffeId: string; hint: string }[];
   #issued: (IssuedSvid & { hint: string })[] = [];
   #leafOptions: LeafOptions = {};
+  #jwtClaims: Record<string, unknown> = {};
   #refusal: Refusal | undefined;
   readonly #failNext = new Map<Method, Refusal[]>();
   readonly #stalled = new Set<Method>();
@@ -169,6 +170,11 @@ export class WorkloadApiTestServer {
   removeFederatedBundle(trustDomain: string): void {
     this.#federated.delete(trustDomain);
     this.#pushAll();
+  }
+
+  /** JWT-SVIDs issued from now on carry these claims over the normal ones (e.g. an `exp` in the past). */
+  setJwtClaims(claims: Record<string, unknown> = {}): void {
+    this.#jwtClaims = claims;
   }
 
   /** Every call from now on fails with this status (undefined: serve again). */
@@ -316,7 +322,7 @@ export class WorkloadApiTestServer {
     callback(null, {
       svids: identities.map((identity) => ({
         spiffe_id: identity.spiffeId,
-        svid: this.ca.issueJwt(identity.spiffeId, audience, { ttlSeconds }),
+        svid: this.ca.issueJwt(identity.spiffeId, audience, { ttlSeconds, claims: this.#jwtClaims }),
         hint: identity.hint,
       })),
     });
