@@ -44,6 +44,7 @@ export const TOP_LEVEL_KEYS = {
   renew_command: 'string',
   renew_command_timeout: 'duration',
   renew_debounce: 'duration',
+  renew_splay: 'duration',
   stop_signal: 'string',
   kill_timeout: 'duration',
   cmd_exit: 'string',

@@ -13,6 +13,8 @@ import type { HealthChecks, HelperConfig, LogLevel } from './types.ts';
 import { readBindAddress, readPath } from './values.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Served beside the health paths (src/health); a health path there would be shadowed. */
+const METRICS_PATH = '/metrics';
 
 /** What a configuration is made of, highest precedence first: flags, environment, file. */
 export interface ConfigInputs {
@@ -46,6 +48,9 @@ function readHealth(top: Table, goConfig: boolean): HealthChecks {
   const livenessPath = health?.urlPath('liveness_path') ?? '/live';
   const readinessPath = health?.urlPath('readiness_path') ?? '/ready';
   if (livenessPath === readinessPath) (health ?? top).fail(health === undefined ? undefined : 'readiness_path', `is the same path as liveness_path: ${JSON.stringify(readinessPath)}`);
+  for (const [key, path] of [['liveness_path', livenessPath], ['readiness_path', readinessPath]] as const) {
+    if (path === METRICS_PATH) health!.fail(key, `${JSON.stringify(path)} is where the listener serves Prometheus metrics`);
+  }
   return {
     listenerEnabled: health?.boolean('listener_enabled') ?? false,
     bindAddress: health?.read('bind_address', readBindAddress) ?? (goConfig ? '0.0.0.0' : '127.0.0.1'),

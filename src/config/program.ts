@@ -8,7 +8,7 @@ const CMD_EXITS: readonly CmdExit[] = ['exit', 'restart', 'rerun'];
 
 type Program = Pick<
   HelperConfig,
-  'cmd' | 'renewAction' | 'renewSignal' | 'pidFileName' | 'renewCommand' | 'renewCommandTimeoutMs' | 'renewDebounceMs' | 'stopSignal' | 'killTimeoutMs' | 'cmdExit' | 'cmdRestartBackoffMaxMs'
+  'cmd' | 'renewAction' | 'renewSignal' | 'pidFileName' | 'renewCommand' | 'renewCommandTimeoutMs' | 'renewDebounceMs' | 'renewSplayMs' | 'stopSignal' | 'killTimeoutMs' | 'cmdExit' | 'cmdRestartBackoffMaxMs'
 >;
 
 /**
@@ -39,6 +39,8 @@ export function readProgram(top: Table, goConfig: boolean): Program {
   if (renewAction === 'command' && renewCommand === undefined) top.fail('renew_action', '"command" needs renew_command', 'renew_action');
   if (renewAction !== 'command' && renewCommand !== undefined) top.fail('renew_command', `is set but renew_action is ${JSON.stringify(renewAction)}: set renew_action = "command"`);
   if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd, the program to restart');
+  const renewSplayMs = top.duration('renew_splay', 0);
+  if (renewSplayMs > 0 && renewAction === 'none') top.fail('renew_splay', 'is set but renew_action is "none": there is no notification to delay');
   const cmdExit = top.oneOf('cmd_exit', CMD_EXITS) ?? defaultCmdExit(cmd !== undefined, renewSignal !== undefined, goConfig);
   if (cmdExit !== 'exit' && cmd === undefined) top.fail('cmd_exit', `${JSON.stringify(cmdExit)} needs cmd, the program to ${cmdExit === 'restart' ? 'restart' : 'run again'}`);
 
@@ -50,6 +52,7 @@ export function readProgram(top: Table, goConfig: boolean): Program {
     renewCommand,
     renewCommandTimeoutMs: top.duration('renew_command_timeout', 30_000, true),
     renewDebounceMs: top.duration('renew_debounce', 1_000),
+    renewSplayMs,
     stopSignal: top.read('stop_signal', readSignal) ?? 'SIGTERM',
     killTimeoutMs: top.duration('kill_timeout', 10_000),
     cmdExit,
