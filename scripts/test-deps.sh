@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, HAProxy, a JDK 17 and openssl from
-# Debian's packages, and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
+# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, HAProxy, a JDK 17, Prometheus and
+# openssl from Debian's packages, and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
 # (so only the first run pays, about 10 minutes). `npm test` runs this first; it is quick when
 # everything is present. Also builds the Go spiffe-helper for `npm run bench` (best effort).
 #
@@ -39,6 +39,9 @@ want openssl have openssl
 want haproxy have haproxy
 # `java Server.java` (the PKCS#12 consumer test) compiles in memory: a JDK, and keytool.
 want openjdk-17-jdk-headless have javac
+# Prometheus 2.x: the server scrapes the helper's /metrics in a test, promtool lints the text.
+want prometheus have prometheus
+want prometheus have promtool
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock

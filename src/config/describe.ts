@@ -89,11 +89,12 @@ export function describeConfig(config: HelperConfig): string[] {
       );
       lines.push(`  stopped with ${config.stopSignal}, SIGKILL after ${formatDuration(config.killTimeoutMs)}`);
     }
-    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once`);
+    const splay = config.renewSplayMs > 0 ? `, then a random wait of up to ${formatDuration(config.renewSplayMs)}` : '';
+    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once${splay}`);
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled
-        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath}, ${health.readinessPath} and /metrics (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
         : 'health: listener off',
     );
   }

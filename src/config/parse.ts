@@ -13,13 +13,15 @@ const TOP_LEVEL_KEYS = [
   'renew_signal', 'pid_file_name', 'daemon_mode', 'add_intermediates_to_bundle', 'include_federated_domains',
   'omit_expired', 'hint', 'cert_file_mode', 'key_file_mode', 'jwt_bundle_file_mode', 'jwt_svid_file_mode',
   'jwt_svids', 'jwt_bundle_file_name', 'health_checks',
-  'renew_action', 'renew_command', 'renew_command_timeout', 'renew_debounce', 'stop_signal', 'kill_timeout',
+  'renew_action', 'renew_command', 'renew_command_timeout', 'renew_debounce', 'renew_splay', 'stop_signal', 'kill_timeout',
   'cmd_exit', 'cmd_restart_backoff_max', 'oneshot_timeout', 'log_level', 'log_format', 'federated_bundle_file_name',
 ] as const;
 const HEALTH_KEYS = ['listener_enabled', 'bind_port', 'liveness_path', 'readiness_path', 'bind_address', 'ready_expiry_margin', 'agent_lost_threshold'] as const;
 const JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_name', 'jwt_svid_spiffe_id'] as const;
 const RENEW_ACTIONS: readonly RenewAction[] = ['signal', 'restart', 'command', 'none'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** Served beside the health paths (src/health); a health path there would be shadowed. */
+const METRICS_PATH = '/metrics';
 /** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
 const TRUST_DOMAIN_CHARS = '[a-z0-9._-]+';
 
@@ -253,12 +255,17 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (renewAction === 'command' && renewCommand === undefined) top.fail('renew_action', '"command" needs renew_command', 'renew_action');
   if (renewAction !== 'command' && renewCommand !== undefined) top.fail('renew_command', `is set but renew_action is ${JSON.stringify(renewAction)}: set renew_action = "command"`);
   if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd, the program to restart');
+  const renewSplayMs = top.duration('renew_splay', 0);
+  if (renewSplayMs > 0 && renewAction === 'none') top.fail('renew_splay', 'is set but renew_action is "none": there is no notification to delay');
   const cmdExit = top.oneOf('cmd_exit', ['exit', 'restart'] as const) ?? 'exit';
   if (cmdExit === 'restart' && cmd === undefined) top.fail('cmd_exit', '"restart" needs cmd, the program to restart');
 
   const livenessPath = health?.urlPath('liveness_path') ?? '/live';
   const readinessPath = health?.urlPath('readiness_path') ?? '/ready';
   if (livenessPath === readinessPath) (health ?? top).fail(health === undefined ? undefined : 'readiness_path', `is the same path as liveness_path: ${JSON.stringify(readinessPath)}`);
+  for (const [key, path] of [['liveness_path', livenessPath], ['readiness_path', readinessPath]] as const) {
+    if (path === METRICS_PATH) health!.fail(key, `${JSON.stringify(path)} is where the listener serves Prometheus metrics`);
+  }
 
   return {
     file,
@@ -290,6 +297,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     renewCommand,
     renewCommandTimeoutMs: top.duration('renew_command_timeout', 30_000, true),
     renewDebounceMs: top.duration('renew_debounce', 1_000),
+    renewSplayMs,
     stopSignal: top.read('stop_signal', readSignal) ?? 'SIGTERM',
     killTimeoutMs: top.duration('kill_timeout', 10_000),
     cmdExit,

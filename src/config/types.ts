@@ -102,6 +102,8 @@ export interface HelperConfig {
   /** Durations are in milliseconds. */
   readonly renewCommandTimeoutMs: number;
   readonly renewDebounceMs: number;
+  /** A random wait in [0, renewSplayMs] between a burst's end and telling the program. */
+  readonly renewSplayMs: number;
   readonly stopSignal: NodeJS.Signals;
   readonly killTimeoutMs: number;
   /** When the program exits by itself: exit with its code, or restart it with backoff. */

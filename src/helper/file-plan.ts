@@ -43,6 +43,8 @@ export class FilePlan {
   #x509Files: OutputFile[] | undefined;
   #skipped: readonly string[] = [];
   #x509Context: X509Context | undefined;
+  /** The X.509-SVIDs in #x509Files. */
+  #x509Svids: readonly X509Svid[] = [];
   readonly #jwtSvids = new Map<string, JwtSvid>();
   #jwtBundles: JwtBundleSet | undefined;
 
@@ -93,6 +95,7 @@ export class FilePlan {
     this.#x509Files = files;
     this.#skipped = skipped;
     this.#x509Context = context;
+    this.#x509Svids = svids;
     return svids;
   }
 
@@ -116,6 +119,15 @@ export class FilePlan {
   /** True once every configured output has material: the wrapped program may start. */
   complete(): boolean {
     return this.ready().length === configuredOutputs(this.#config).length;
+  }
+
+  /** When the SVID behind each output with material expires, by output name; for X.509, the first of its SVIDs to expire. */
+  expiries(): Map<string, Date> {
+    const expiries = new Map<string, Date>();
+    const x509 = this.#x509Svids.map((svid) => svid.notAfter.getTime());
+    if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
+    for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
+    return expiries;
   }
 
   /**

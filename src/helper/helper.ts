@@ -4,6 +4,9 @@ import { parseConfig, readConfigText, type HelperConfig } from '../config/index.
 import { Notifier, WrappedProgram, exitCodeOf, resolveCommand, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
+import { VERSION } from '../version.ts';
+import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from './session.ts';
 
 export interface HelperOptions {
@@ -27,6 +30,9 @@ interface Listener {
 export class Daemon {
   readonly #options: HelperOptions;
   readonly #log: Logger;
+  readonly #metrics = new HelperMetrics();
+  readonly #service: ServiceNotifier;
+  #ready = false;
   #session: Session;
   /** The session the health listener reports on: during a swap, the previous one until the next has written. */
   #reporting: Session;
@@ -47,6 +53,7 @@ export class Daemon {
   constructor(config: HelperConfig, options: HelperOptions) {
     this.#options = options;
     this.#log = options.log;
+    this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#reporting = this.#session;
     this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
@@ -91,6 +98,7 @@ export class Daemon {
       if (config.cmd !== undefined && !sameProgram(previous.config, config)) resolveCommand(config.cmd.command);
       listener = await this.#listen(config);
     } catch (error) {
+      this.#metrics.configReload(false);
       await next?.close();
       this.#log.error(`${reason}; the new config is not applied, the running one stays: ${error instanceof Error ? error.message : String(error)}`);
       return;
@@ -100,6 +108,7 @@ export class Daemon {
       if (listener !== this.#listener) await listener?.server.close();
       return;
     }
+    this.#metrics.configReload(true);
     const { config } = next;
     this.#log.info({ reason }, 'applying reloaded config');
     this.#notifier.close();
@@ -137,6 +146,7 @@ export class Daemon {
       readinessPath: health.readinessPath,
       state: { readiness: () => this.#reporting.health.readiness(), liveness: () => this.#reporting.health.liveness() },
       refresh: () => this.#reporting.check(),
+      metrics: await metricsExposition(this.#metrics, { version: VERSION }),
     });
     this.#log.info({ address: health.bindAddress, port: server.port }, 'health listener started');
     return { key, server };
@@ -150,6 +160,7 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
+    void this.#service.stopping();
     const programStatus = this.#programStarted ? await this.#program?.stop(signal) : undefined;
     await this.#shutdown();
     this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
@@ -163,6 +174,7 @@ export class Daemon {
     await this.#watcher?.close();
     await this.#session.close();
     await this.#listener?.server.close();
+    await this.#service.flush();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {
@@ -174,14 +186,22 @@ export class Daemon {
   };
 
   #newSession(config: HelperConfig): Session {
-    return new Session(config, this.#log, {
-      onComplete: (changed) => this.#onFilesWritten(changed),
-      onFatal: (error) => void this.#fail(error),
-    });
+    return new Session(
+      config,
+      this.#log,
+      {
+        onComplete: (changed) => this.#onFilesWritten(changed),
+        onFatal: (error) => void this.#fail(error),
+      },
+      this.#metrics,
+    );
   }
 
   #newProgram(config: HelperConfig): WrappedProgram {
-    const program = new WrappedProgram(programSpec(config), this.#log);
+    const program = new WrappedProgram(programSpec(config), this.#log, {
+      started: () => this.#metrics.programStarted(),
+      exited: (code) => this.#metrics.programExited(code),
+    });
     program.exited.then(
       (status) => {
         if (this.#stopping || program !== this.#program) return;
@@ -204,12 +224,15 @@ export class Daemon {
       command: config.renewCommand,
       commandTimeoutMs: config.renewCommandTimeoutMs,
       debounceMs: config.renewDebounceMs,
+      splayMs: config.renewSplayMs,
       log: this.#log,
+      onOutcome: (outcome) => this.#metrics.notification(config.renewAction, outcome),
     });
   }
 
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
+    this.#tellServiceManager(changed);
     if (this.#program !== undefined && !this.#programStarted) {
       this.#programStarted = true;
       try {
@@ -222,8 +245,19 @@ export class Daemon {
     if (changed) this.#notifier.notify();
   }
 
+  /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */
+  #tellServiceManager(changed: boolean): void {
+    if (!this.#service.enabled || (this.#ready && !changed)) return;
+    const spiffeId = this.#session.health.readiness().body.spiffe_id;
+    const status = `files written ${new Date().toISOString()}${spiffeId === null ? '' : ` for ${spiffeId}`}`;
+    if (this.#ready) void this.#service.status(status);
+    else void this.#service.ready(status);
+    this.#ready = true;
+  }
+
   async #fail(error: Error): Promise<void> {
     if (this.#stopping) return;
+    void this.#service.status(`stopping: ${error.message}`);
     this.#log.error(`stopping: ${error.message}`);
     await this.stop(this.#session.config.stopSignal, 1);
   }

@@ -114,7 +114,7 @@ export class FileSetWriter {
    * keys must not be written to whatever lies beneath.
    */
   restore(): Promise<{ changed: boolean }> {
-    return this.#enqueue(() => this.#write(this.#last ?? [], false));
+    return this.#enqueue(async () => (this.#last === undefined ? { changed: false } : this.#write(this.#last, false)));
   }
 
   #enqueue<T>(action: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { describeExit, type ExitStatus } from './exit-status.ts';
+import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
@@ -15,6 +15,13 @@ export interface ProgramSpec {
   readonly onExit: 'exit' | 'restart';
   /** The restart delay starts at 1 s and doubles up to this. */
   readonly restartBackoffMaxMs: number;
+}
+
+/** What happens to the program, for metrics. */
+export interface ProgramEvents {
+  started(pid: number | undefined): void;
+  /** Its exit code, 128+n when signal n ended it. */
+  exited(code: number): void;
 }
 
 /** A program that ran this long had a healthy start: its next crash restarts it without delay growth. */
@@ -41,6 +48,7 @@ interface Child {
 export class WrappedProgram {
   readonly #spec: ProgramSpec;
   readonly #log: ProcessLogger;
+  readonly #events: ProgramEvents | undefined;
   #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -57,9 +65,10 @@ export class WrappedProgram {
     this.#settle = resolve;
   });
 
-  constructor(spec: ProgramSpec, log: ProcessLogger = silentLogger) {
+  constructor(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents) {
     this.#spec = spec;
     this.#log = log;
+    this.#events = events;
   }
 
   /** The running program's pid (also while it is being stopped), else undefined. */
@@ -95,6 +104,7 @@ export class WrappedProgram {
     this.#child = child;
     void exit.then((status) => this.#onExit(child, status));
     this.#log.info({ pid, command: this.#spec.command, args: this.#spec.args, parentDeathSignal: prefix !== undefined }, 'program started');
+    this.#events?.started(pid);
   }
 
   /** Sends `signal` to the program; false when it is not running. */
@@ -151,6 +161,7 @@ export class WrappedProgram {
   #onExit(child: Child, status: ExitStatus): void {
     clearTimeout(child.killTimer);
     this.#lastStatus = status;
+    this.#events?.exited(exitCodeOf(status));
     if (this.#child === child) this.#child = undefined;
     if (child.ending) {
       this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}`);

@@ -105,6 +105,7 @@ test('every default', () => {
       renewCommand: undefined,
       renewCommandTimeoutMs: 30_000,
       renewDebounceMs: 1_000,
+      renewSplayMs: 0,
       stopSignal: 'SIGTERM',
       killTimeoutMs: 10_000,
       cmdExit: 'exit',

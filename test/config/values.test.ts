@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { ConfigError, describeConfig, parseConfig } from '../../src/config/index.ts';
 
 const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
 
@@ -119,4 +119,22 @@ test('signals: with or without SIG, any case; unknown names and numbers are refu
   assert.equal(message(`${X509}renew_signal = "SIGBOGUS"`), 'helper.conf:4: renew_signal: unknown signal "SIGBOGUS" (expected a name such as "SIGHUP", "HUP" or "SIGUSR1")');
   assert.equal(message(`${X509}stop_signal = 15`), 'helper.conf:4: stop_signal: expected a signal name such as "SIGHUP", got number 15');
   assert.match(message(`${X509}stop_signal = "constructor"`), /unknown signal "constructor"/);
+});
+
+test('renew_splay: a duration, off by default, described by -check', () => {
+  assert.equal(parseConfig(X509, 'helper.conf').renewSplayMs, 0);
+  const config = parseConfig(`${X509}renew_signal = "SIGHUP"\npid_file_name = "/run/app.pid"\nrenew_splay = "2m"`, 'helper.conf');
+  assert.equal(config.renewSplayMs, 120_000);
+  assert.match(describeConfig(config).join('\n'), /then a random wait of up to 2m/);
+});
+
+test('renew_splay: bad values are refused with file, line and key', () => {
+  assert.equal(message(`${X509}renew_signal = "HUP"\npid_file_name = "p"\nrenew_splay = "soon"`), 'helper.conf:6: renew_splay: expected a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds, got string "soon"');
+  assert.equal(message(`${X509}renew_signal = "HUP"\npid_file_name = "p"\nrenew_splay = -5`), 'helper.conf:6: renew_splay: expected a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds, got number -5');
+  assert.equal(message(`${X509}renew_splay = "30s"`), 'helper.conf:4: renew_splay: is set but renew_action is "none": there is no notification to delay');
+});
+
+test('a health path on /metrics is refused: the listener serves Prometheus metrics there', () => {
+  assert.equal(message(`${X509}[health_checks]\nlistener_enabled = true\nliveness_path = "/metrics"`), 'helper.conf:6: health_checks.liveness_path: "/metrics" is where the listener serves Prometheus metrics');
+  assert.equal(message(`${X509}[health_checks]\nreadiness_path = "/metrics"`), 'helper.conf:5: health_checks.readiness_path: "/metrics" is where the listener serves Prometheus metrics');
 });
