@@ -3,7 +3,8 @@ import type { X509Context } from '../workload/index.ts';
 import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
 import { hasX509Files, type HelperConfig } from '../config/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
+import { pickFirst, type X509SvidPicker } from '../sources/index.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, svidPicker, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
 export const X509_OUTPUT = 'x509';
@@ -21,6 +22,16 @@ function x509Targets(config: HelperConfig): X509Target[] {
   };
   const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
   return [...(topWrites ? [top] : []), ...config.x509Svids];
+}
+
+/**
+ * What the X509Source picks: the top-level SVID (by `hint`) when it has files, so an update without
+ * it is refused whole; with only [[x509_svids]] entries, any update with an SVID (each entry then
+ * selects its own).
+ */
+export function x509Picker(config: HelperConfig): X509SvidPicker {
+  const [first] = x509Targets(config);
+  return first !== undefined && !config.x509Svids.includes(first) ? svidPicker(first.select) : pickFirst;
 }
 
 /** True when the config writes X.509 files, so the X.509 context must be watched. */

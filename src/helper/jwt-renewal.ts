@@ -1,12 +1,8 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
+import type { JwtSource } from '../sources/index.ts';
 
-/** The part of the Workload API client that JWT renewal needs. */
-export interface JwtSvidSource {
-  fetchJwtSvid(
-    params: { audience: string; extraAudiences?: readonly string[]; spiffeId?: string },
-    options?: { signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<JwtSvid[]>;
-}
+/** The part of a JwtSource that JWT renewal needs. */
+export type JwtSvidSource = Pick<JwtSource, 'fetchJwtSvids'>;
 
 export interface JwtRenewalOptions {
   readonly audience: string;
@@ -25,8 +21,9 @@ export interface JwtRenewalOptions {
 const MIN_RENEW_DELAY_MS = 1_000;
 
 /**
- * Keeps one JWT-SVID fresh: fetches it, then fetches again around half its lifetime (with ±10 %
- * jitter so many helpers do not renew in step), and retries failures with capped exponential backoff.
+ * Keeps one JWT-SVID file fresh: a timer over the JwtSource, which renews its cache half way through
+ * a token's lifetime. The timer fires just after that point (up to 5 % of the lifetime later, so many
+ * helpers do not renew in step), and retries failures with capped exponential backoff.
  */
 export class JwtSvidRenewer {
   readonly #source: JwtSvidSource;
@@ -34,6 +31,7 @@ export class JwtSvidRenewer {
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
+  #lastToken: string | undefined;
 
   constructor(source: JwtSvidSource, options: JwtRenewalOptions) {
     this.#source = source;
@@ -58,7 +56,7 @@ export class JwtSvidRenewer {
   async #renew(): Promise<void> {
     const { audience, extraAudiences, spiffeId, hint } = this.#options;
     try {
-      const svids = await this.#source.fetchJwtSvid(
+      const svids = await this.#source.fetchJwtSvids(
         { audience, extraAudiences, ...(spiffeId === undefined ? {} : { spiffeId }) },
         { signal: this.#abort.signal, timeoutMs: this.#options.fetchTimeoutMs ?? 30_000 },
       );
@@ -73,7 +71,9 @@ export class JwtSvidRenewer {
       }
       this.#check(svid);
       this.#failures = 0;
-      this.#options.onToken(svid);
+      // The source's cache serves the same token until its renewal time: only a new one is news.
+      if (svid.token !== this.#lastToken) this.#options.onToken(svid);
+      this.#lastToken = svid.token;
       this.#schedule(this.#renewDelay(svid));
     } catch (error) {
       if (this.#abort.signal.aborted) return;
@@ -100,7 +100,7 @@ export class JwtSvidRenewer {
     const random = this.#options.random ?? Math.random;
     const issued = svid.issuedAt?.getTime() ?? now;
     const lifetime = svid.expiresAt.getTime() - issued;
-    const renewAt = issued + lifetime * (0.45 + 0.1 * random());
+    const renewAt = issued + lifetime * (0.5 + 0.05 * random());
     return Math.max(MIN_RENEW_DELAY_MS, renewAt - now);
   }
 }
