@@ -1,5 +1,6 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
 import type { JwtSource } from '../sources/index.ts';
+import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */
 export type JwtSvidSource = Pick<JwtSource, 'fetchJwtSvids'>;
@@ -11,7 +12,7 @@ export interface JwtRenewalOptions {
   readonly hint: string;
   readonly onToken: (svid: JwtSvid) => void;
   readonly onError: (error: Error, retryInMs: number) => void;
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: BackoffPolicy;
   readonly fetchTimeoutMs?: number;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -30,12 +31,13 @@ export class JwtSvidRenewer {
   readonly #options: JwtRenewalOptions;
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
   #lastToken: string | undefined;
 
   constructor(source: JwtSvidSource, options: JwtRenewalOptions) {
     this.#source = source;
     this.#options = options;
+    this.#backoff = new Backoff(options.backoff ?? { initialMs: 1_000, maxMs: 60_000 }, options.random);
   }
 
   start(): void {
@@ -70,16 +72,14 @@ export class JwtSvidRenewer {
         );
       }
       this.#check(svid);
-      this.#failures = 0;
+      this.#backoff.reset();
       // The source's cache serves the same token until its renewal time: only a new one is news.
       if (svid.token !== this.#lastToken) this.#options.onToken(svid);
       this.#lastToken = svid.token;
       this.#schedule(this.#renewDelay(svid));
     } catch (error) {
       if (this.#abort.signal.aborted) return;
-      const { initialMs, maxMs } = this.#options.backoff ?? { initialMs: 1_000, maxMs: 60_000 };
-      const retryInMs = Math.min(maxMs, initialMs * 2 ** this.#failures);
-      this.#failures++;
+      const retryInMs = this.#backoff.next();
       this.#options.onError(error instanceof Error ? error : new Error(String(error)), retryInMs);
       this.#schedule(retryInMs);
     }

@@ -1,3 +1,4 @@
+import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { runReloadCommand, signalPidFile } from './reload.ts';
 import type { WrappedProgram } from './wrapped-program.ts';
@@ -25,7 +26,7 @@ export interface NotifierOptions {
   /** Called after each action (retries included) with how it went, for metrics. */
   readonly onOutcome?: (outcome: 'ok' | 'failed') => void;
   /** Backoff of retries after a failed action. Default 1 s doubling to 30 s. */
-  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
+  readonly retry?: BackoffPolicy;
 }
 
 /**
@@ -53,7 +54,7 @@ export class Notifier {
   #running: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying = false;
-  #failures = 0;
+  readonly #backoff: Backoff;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -63,6 +64,7 @@ export class Notifier {
     this.#options = options;
     this.#log = options.log ?? silentLogger;
     this.#maxDelayMs = options.maxDelayMs ?? 4 * options.debounceMs;
+    this.#backoff = new Backoff(options.retry ?? { initialMs: 1_000, maxMs: 30_000 });
   }
 
   /** The files changed: act once the burst is over. Does nothing after close() or with action 'none'. */
@@ -142,7 +144,7 @@ export class Notifier {
   async #attempt(retry: boolean): Promise<void> {
     try {
       await this.#act(retry);
-      this.#failures = 0;
+      this.#backoff.reset();
       if (this.#options.action !== 'none') this.#options.onOutcome?.('ok');
     } catch (error) {
       this.#options.onOutcome?.('failed');
@@ -152,8 +154,7 @@ export class Notifier {
         this.#log.warn({}, `telling the program failed; a newer change will be acted on instead: ${message}`);
         return;
       }
-      const { initialMs, maxMs } = this.#options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
-      const delay = Math.min(maxMs, initialMs * 2 ** this.#failures++);
+      const delay = this.#backoff.next();
       this.#log.warn({ retryInMs: delay }, `telling the program failed; retrying: ${message}`);
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;

@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
+import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
@@ -16,7 +17,7 @@ export interface ProgramSpec {
    * 'rerun': it stays down until start() is called again (the Go helper starts it at the next update).
    */
   readonly onExit: 'exit' | 'restart' | 'rerun';
-  /** The restart delay starts at 1 s and doubles up to this. */
+  /** The restart delay starts at 1 s and doubles up to this (the one Backoff policy, with its jitter). */
   readonly restartBackoffMaxMs: number;
 }
 
@@ -54,7 +55,7 @@ export class WrappedProgram {
   readonly #events: ProgramEvents | undefined;
   #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
   /** Set by stop() or by the program's own exit with onExit 'exit': nothing starts any more. */
   #over = false;
   #stopping: Promise<ExitStatus> | undefined;
@@ -72,6 +73,7 @@ export class WrappedProgram {
     this.#spec = spec;
     this.#log = log;
     this.#events = events;
+    this.#backoff = new Backoff({ initialMs: FIRST_RESTART_DELAY_MS, maxMs: spec.restartBackoffMaxMs });
   }
 
   /** The running program's pid (also while it is being stopped), else undefined. */
@@ -180,8 +182,8 @@ export class WrappedProgram {
       this.#settle(status);
       return;
     }
-    if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#failures = 0;
-    const delay = Math.min(this.#spec.restartBackoffMaxMs, FIRST_RESTART_DELAY_MS * 2 ** this.#failures++);
+    if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#backoff.reset();
+    const delay = this.#backoff.next();
     this.#log.info({ delayMs: delay }, 'restarting the program after a delay');
     this.#restartTimer = setTimeout(() => {
       try {
