@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SpiffeId } from '../svid/index.ts';
 import { constants } from 'node:os';
 
 /** Value readers shared by the config keys; each returns the value or a reason it is wrong. */
@@ -174,8 +175,10 @@ export function readJwtSvidFile(value: unknown): Check<{ readonly fileName: stri
 /** spiffe://trust-domain/path as the SPIFFE ID spec allows it. */
 export function readSpiffeId(value: unknown): Check<string> {
   if (typeof value !== 'string') return bad(`expected a SPIFFE ID such as "spiffe://example.org/service", got ${describeType(value)}`);
-  const match = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)*)$/.exec(value);
-  if (match === null || match[2]!.split('/').some((segment) => segment === '.' || segment === '..')) {
+  // The rule itself is the SPIFFE ID parser's (src/svid): one definition for the config and the Workload API.
+  try {
+    SpiffeId.parse(value);
+  } catch {
     return bad(`${JSON.stringify(value)} is not a SPIFFE ID (spiffe://trust-domain/path: lower-case trust domain, path segments of letters, digits, ".", "-", "_")`);
   }
   return ok(value);

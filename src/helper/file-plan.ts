@@ -4,12 +4,9 @@ import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
 import { hasX509Files, type HelperConfig } from '../config/index.ts';
 import { pickFirst, type X509SvidPicker } from '../sources/index.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, svidPicker, type X509RenderPlan, type X509Target } from './render.ts';
 
-/** The health module's name for each configured output. */
-export const X509_OUTPUT = 'x509';
-export const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
-export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
 
 /** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
 function x509Targets(config: HelperConfig): X509Target[] {
@@ -37,8 +34,8 @@ export function x509Picker(config: HelperConfig): X509SvidPicker {
 /** True when the config writes X.509 files, so the X.509 context must be watched. */
 export const writesX509 = (config: HelperConfig): boolean => x509Targets(config).length > 0;
 
-export function configuredOutputs(config: HelperConfig): string[] {
-  const outputs: string[] = [];
+export function configuredOutputs(config: HelperConfig): OutputName[] {
+  const outputs: OutputName[] = [];
   if (writesX509(config)) outputs.push(X509_OUTPUT);
   for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
   if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
@@ -120,8 +117,8 @@ export class FilePlan {
   }
 
   /** The outputs that have material, by health name. */
-  ready(): string[] {
-    const ready: string[] = [];
+  ready(): OutputName[] {
+    const ready: OutputName[] = [];
     if (this.#x509Files !== undefined) ready.push(X509_OUTPUT);
     for (const fileName of this.#jwtSvids.keys()) ready.push(jwtSvidOutput(fileName));
     if (this.#jwtBundles !== undefined && this.#config.jwtBundle !== undefined) ready.push(JWT_BUNDLE_OUTPUT);
@@ -134,8 +131,8 @@ export class FilePlan {
   }
 
   /** When the SVID behind each output with material expires, by output name; for X.509, the first of its SVIDs to expire. */
-  expiries(): Map<string, Date> {
-    const expiries = new Map<string, Date>();
+  expiries(): Map<OutputName, Date> {
+    const expiries = new Map<OutputName, Date>();
     const x509 = this.#x509Svids.map((svid) => svid.notAfter.getTime());
     if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
     for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);

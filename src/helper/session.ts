@@ -2,11 +2,11 @@ import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpoin
 import { JwtSource, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter, replaceFile } from '../output/index.ts';
-import { HealthState } from '../health/index.ts';
+import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
-import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509, x509Picker } from './file-plan.ts';
+import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 import { RenderError } from './render.ts';
 
@@ -191,7 +191,7 @@ export class Session {
    * daemon waits for its agent however long it takes, reporting why in its health), and listeners for
    * what goes wrong while it waits and after.
    */
-  #sourceOptions(what: string, output: string, kind: UpdateKind, reportsAgent: boolean): SourceOptions {
+  #sourceOptions(what: string, output: OutputName, kind: UpdateKind, reportsAgent: boolean): SourceOptions {
     return {
       client: this.#client,
       signal: this.#abort.signal,
@@ -296,7 +296,7 @@ export class Session {
   }
 
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
-  #discarded(what: string, output: string, kind: UpdateKind, error: Error): void {
+  #discarded(what: string, output: OutputName, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
     // The X509Source's picker found no SVID for the config's hint: the whole update is refused.
     if (error instanceof RenderError) {

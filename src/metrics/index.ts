@@ -1,4 +1,4 @@
-export { HelperMetrics, type ConnectionStatus, type MetricsRecorder, type NotifyResult, type SkipReason, type UpdateKind } from './state.ts';
+export { HelperMetrics, type MetricsRecorder, type NotifyResult, type SkipReason, type UpdateKind } from './state.ts';
 export type { MetricsExposition } from './exposition.ts';
 
 import type { MetricsExposition } from './exposition.ts';

@@ -1,3 +1,6 @@
+import type { ConnectionStatus } from '../workload/index.ts';
+import type { OutputName } from '../health/index.ts';
+
 /** What the pipeline reports; plain values only, so recording costs nothing when nobody scrapes. */
 export type UpdateKind = 'x509_context' | 'jwt_bundles' | 'jwt_svid';
 /**
@@ -5,7 +8,6 @@ export type UpdateKind = 'x509_context' | 'jwt_bundles' | 'jwt_svid';
  * validation: chain, key, SPIFFE ID), or it holds no SVID the config selects (hint, trust bundle).
  */
 export type SkipReason = 'invalid_message' | 'no_matching_svid';
-export type ConnectionStatus = 'connecting' | 'connected' | 'retrying' | 'failed' | 'closed';
 export type NotifyResult = 'ok' | 'failed';
 
 /** The interface the pipeline calls. */
@@ -13,7 +15,7 @@ export interface MetricsRecorder {
   updateReceived(kind: UpdateKind): void;
   updateSkipped(kind: UpdateKind, reason: SkipReason): void;
   /** A complete write that changed the files; each written SVID's expiry, by output name. */
-  filesWritten(at: Date, expiries: ReadonlyMap<string, Date>): void;
+  filesWritten(at: Date, expiries: ReadonlyMap<OutputName, Date>): void;
   writeFailed(): void;
   connection(status: ConnectionStatus): void;
   notification(action: string, result: NotifyResult): void;
@@ -21,7 +23,7 @@ export interface MetricsRecorder {
   programExited(code: number): void;
   configReload(ok: boolean): void;
   /** After a config reload: outputs no longer configured stop being reported. */
-  keepOutputs(outputs: readonly string[]): void;
+  keepOutputs(outputs: readonly OutputName[]): void;
 }
 
 export const CONNECTION_STATUSES: readonly ConnectionStatus[] = ['connecting', 'connected', 'retrying', 'failed', 'closed'];
@@ -36,7 +38,7 @@ export class HelperMetrics implements MetricsRecorder {
   /** Milliseconds since the epoch. */
   lastWriteAt: number | undefined;
   /** Output name → the written SVID's notAfter, in ms since the epoch. */
-  readonly expiries = new Map<string, number>();
+  readonly expiries = new Map<OutputName, number>();
   connectionStatus: ConnectionStatus = 'connecting';
   /** Times the stream failed and a reconnect was scheduled. */
   reconnects = 0;
@@ -53,7 +55,7 @@ export class HelperMetrics implements MetricsRecorder {
     bump(this.updatesSkipped, `${kind} ${reason}`, { kind, reason });
   }
 
-  filesWritten(at: Date, expiries: ReadonlyMap<string, Date>): void {
+  filesWritten(at: Date, expiries: ReadonlyMap<OutputName, Date>): void {
     this.setsWritten++;
     this.lastWriteAt = at.getTime();
     for (const [output, notAfter] of expiries) this.expiries.set(output, notAfter.getTime());
@@ -84,7 +86,7 @@ export class HelperMetrics implements MetricsRecorder {
     this.configReloads[ok ? 'ok' : 'failed']++;
   }
 
-  keepOutputs(outputs: readonly string[]): void {
+  keepOutputs(outputs: readonly OutputName[]): void {
     for (const output of this.expiries.keys()) if (!outputs.includes(output)) this.expiries.delete(output);
   }
 }

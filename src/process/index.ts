@@ -1,6 +1,6 @@
 export { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
 export type { ProcessLogger } from './logger.ts';
-export { Notifier, type NotifierOptions, type NotifyAction } from './notifier.ts';
+export { Notifier, type NotifierOptions } from './notifier.ts';
 export { parentDeathPrefix } from './parent-death.ts';
 export { runReloadCommand, signalPidFile } from './reload.ts';
 export { CommandNotFoundError, resolveCommand } from './resolve-command.ts';

@@ -1,12 +1,12 @@
+import type { RenewAction } from '../config/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { runReloadCommand, signalPidFile } from './reload.ts';
 import type { WrappedProgram } from './wrapped-program.ts';
 
-export type NotifyAction = 'signal' | 'restart' | 'command' | 'none';
 
 export interface NotifierOptions {
-  readonly action: NotifyAction;
+  readonly action: RenewAction;
   /** For 'signal': sent to the program when it runs, and to the pid-file process. */
   readonly signal: NodeJS.Signals | undefined;
   readonly pidFile: string | undefined;

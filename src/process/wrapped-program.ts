@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
+import type { CmdExit } from '../config/index.ts';
 import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { parentDeathPrefix } from './parent-death.ts';
@@ -16,7 +17,7 @@ export interface ProgramSpec {
    * 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff;
    * 'rerun': it stays down until start() is called again (the Go helper starts it at the next update).
    */
-  readonly onExit: 'exit' | 'restart' | 'rerun';
+  readonly onExit: CmdExit;
   /** The restart delay starts at 1 s and doubles up to this (the one Backoff policy, with its jitter). */
   readonly restartBackoffMaxMs: number;
 }
