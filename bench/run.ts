@@ -2,7 +2,7 @@
 // (with --record <label>) in BENCHMARKS.md. Numbers compare the rows of one run on one machine;
 // nothing here is a pass/fail threshold.
 //
-//   node bench/run.ts [--record <label>] [--only oneshot,daemon,latency,writer] [--smoke] [--no-build]
+//   node bench/run.ts [--record <label>] [--only oneshot,daemon,latency,writer,mtls] [--smoke] [--no-build]
 //
 // --smoke runs every part once with tiny counts (npm test does, so the bench keeps working);
 // --no-build runs the package as already built.
@@ -12,10 +12,11 @@ import { atomicWriteBench } from './atomic-write.ts';
 import { GO_HELPER, contenders } from './contenders.ts';
 import { daemonBench, type DaemonRow } from './daemon.ts';
 import { latencyBench, type LatencyRow } from './latency.ts';
+import { mtlsBench } from './mtls.ts';
 import { oneShotBench } from './oneshot.ts';
 import { machine, markdownTable, printTable, ratio, recordRun, type Table } from './report.ts';
 
-const PARTS = ['oneshot', 'daemon', 'latency', 'writer'] as const;
+const PARTS = ['oneshot', 'daemon', 'latency', 'writer', 'mtls'] as const;
 const ROOT = new URL('..', import.meta.url).pathname;
 
 const { values } = parseArgs({
@@ -25,8 +26,8 @@ const parts = new Set(values.only?.split(',') ?? PARTS);
 for (const part of parts) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`--only: unknown part ${part} (${PARTS.join(', ')})`);
 const smoke = values.smoke;
 const counts = smoke
-  ? { rounds: 1, idleRssAfterMs: 200, idleCpuOverMs: 200, rotations: 2, latencyRotations: 2, writes: 2 }
-  : { rounds: 12, idleRssAfterMs: 10_000, idleCpuOverMs: 20_000, rotations: 10_000, latencyRotations: 300, writes: 400 };
+  ? { rounds: 1, idleRssAfterMs: 200, idleCpuOverMs: 200, rotations: 2, latencyRotations: 2, writes: 2, connections: 2, chains: 2 }
+  : { rounds: 12, idleRssAfterMs: 10_000, idleCpuOverMs: 20_000, rotations: 10_000, latencyRotations: 300, writes: 400, connections: 200, chains: 2000 };
 
 // The package as npm publishes it: what `bin` and the image run.
 if (!values['no-build']) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
@@ -97,6 +98,15 @@ if (parts.has('writer')) {
     columns: ['', 'ms per update', 'reads', 'torn', 'empty', 'missing'],
     rows: rows.map((r) => [r.name, r.msPerUpdate, r.reads, r.torn, r.empty, r.missing]),
     notes: ['torn = certificate and key from different updates or a partial file; empty = a zero-length read.'],
+  });
+}
+
+if (parts.has('mtls')) {
+  show({
+    title: 'The library: mTLS by SPIFFE ID (createHttpsServer + tlsClientOptions) beside the same handshake checked by OpenSSL alone',
+    columns: ['', 'count', 'ms each'],
+    rows: (await mtlsBench(counts)).map((r) => [r.what, r.count, r.ms]),
+    notes: ['new connections one at a time (no keep-alive, no resumption); a peer chain first seen costs a full ASN.1 read of its extensions once, later ones are cached.'],
   });
 }
 

@@ -1,7 +1,8 @@
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
+import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
-import type { HelperConfig } from '../config/index.ts';
+import { hasX509Files, type HelperConfig } from '../config/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 /** The health module's name for each configured output. */
@@ -18,7 +19,7 @@ function x509Targets(config: HelperConfig): X509Target[] {
     pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
     pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
   };
-  const topWrites = config.layout === 'filesystem_delivery' || [top.pem, top.combinedPemFileName, top.pkcs12KeystoreFileName, top.pkcs12TruststoreFileName].some((name) => name !== undefined);
+  const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
   return [...(topWrites ? [top] : []), ...config.x509Svids];
 }
 
@@ -43,6 +44,8 @@ export class FilePlan {
   #x509Files: OutputFile[] | undefined;
   #skipped: readonly string[] = [];
   #x509Context: X509Context | undefined;
+  /** The X.509-SVIDs in #x509Files. */
+  #x509Svids: readonly X509Svid[] = [];
   readonly #jwtSvids = new Map<string, JwtSvid>();
   #jwtBundles: JwtBundleSet | undefined;
 
@@ -93,6 +96,7 @@ export class FilePlan {
     this.#x509Files = files;
     this.#skipped = skipped;
     this.#x509Context = context;
+    this.#x509Svids = svids;
     return svids;
   }
 
@@ -118,6 +122,15 @@ export class FilePlan {
     return this.ready().length === configuredOutputs(this.#config).length;
   }
 
+  /** When the SVID behind each output with material expires, by output name; for X.509, the first of its SVIDs to expire. */
+  expiries(): Map<string, Date> {
+    const expiries = new Map<string, Date>();
+    const x509 = this.#x509Svids.map((svid) => svid.notAfter.getTime());
+    if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
+    for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
+    return expiries;
+  }
+
   /**
    * Every configured file name with a fixed name: a write carries over those it has no material
    * for yet, so a restart or a reload never removes them while their new content is on its way.
@@ -128,7 +141,7 @@ export class FilePlan {
         (name): name is string => name !== undefined,
       ),
     );
-    names.push(...this.#config.jwtSvids.map((jwt) => jwt.fileName));
+    names.push(...this.#config.jwtSvids.filter((jwt) => jwt.path === undefined).map((jwt) => jwt.fileName));
     if (this.#config.jwtBundle !== undefined) names.push(this.#config.jwtBundle.fileName);
     return names;
   }
@@ -137,12 +150,20 @@ export class FilePlan {
     const files: OutputFile[] = [...(this.#x509Files ?? [])];
     for (const jwt of this.#config.jwtSvids) {
       const svid = this.#jwtSvids.get(jwt.fileName);
-      if (svid !== undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
+      if (svid !== undefined && jwt.path === undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
     }
     const bundle = this.#config.jwtBundle;
     if (bundle !== undefined && this.#jwtBundles !== undefined) {
       files.push(renderJwtBundleFile(this.#jwtBundles, bundle.fileName, this.#config.jwtBundleFileMode));
     }
     return files;
+  }
+
+  /** JWT-SVID files outside the set (the Go helper's paths with "/"): each replaced on its own. */
+  looseFiles(): Array<{ readonly path: string; readonly file: OutputFile }> {
+    return this.#config.jwtSvids.flatMap((jwt) => {
+      const svid = this.#jwtSvids.get(jwt.fileName);
+      return jwt.path === undefined || svid === undefined ? [] : [{ path: jwt.path, file: renderJwtSvidFile(svid, basename(jwt.path), this.#config.jwtSvidFileMode) }];
+    });
   }
 }

@@ -91,14 +91,13 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
   if (target.combinedPemFileName !== undefined) {
     files.push({ name: target.combinedPemFileName, content: combinedPem(svid.privateKey, chain), mode: plan.keyFileMode });
   }
-  const password = plan.pkcs12Password;
-  if (target.pkcs12KeystoreFileName !== undefined && password !== undefined) {
-    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, password);
+  if (target.pkcs12KeystoreFileName !== undefined) {
+    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, pkcs12Password(plan));
     files.push({ name: target.pkcs12KeystoreFileName, content: keystore, mode: plan.keyFileMode });
   }
-  if (target.pkcs12TruststoreFileName !== undefined && password !== undefined) {
+  if (target.pkcs12TruststoreFileName !== undefined) {
     const trusted = bundle.map((certificate, index) => ({ alias: `${svid.id.trustDomain.name}-${index + 1}`, certificate }));
-    files.push({ name: target.pkcs12TruststoreFileName, content: truststorePkcs12(trusted, password), mode: plan.certFileMode });
+    files.push({ name: target.pkcs12TruststoreFileName, content: truststorePkcs12(trusted, pkcs12Password(plan)), mode: plan.certFileMode });
   }
   return files;
 }
@@ -136,6 +135,12 @@ export function renderX509Files(context: X509Context, plan: X509RenderPlan, now:
     }
   }
   return { files, svids, skipped };
+}
+
+/** The config requires a password with any PKCS#12 file; a plan without one is a bug, never a skipped file. */
+function pkcs12Password(plan: X509RenderPlan): string {
+  if (plan.pkcs12Password === undefined) throw new RenderError('a PKCS#12 file is configured without a password');
+  return plan.pkcs12Password;
 }
 
 function federatedFileName(pattern: string, trustDomain: string): string {

@@ -1,9 +1,10 @@
-import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
-import { FileSetWriter } from '../output/index.ts';
+import { FileSetWriter, replaceFile } from '../output/index.ts';
 import { HealthState } from '../health/index.ts';
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
 import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509 } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 
@@ -41,6 +42,7 @@ export class Session {
   readonly health: HealthState;
   readonly #log: Logger;
   readonly #events: SessionEvents;
+  readonly #metrics: HelperMetrics;
   readonly #client: WorkloadApiClient;
   readonly #writer: FileSetWriter;
   readonly #plan: FilePlan;
@@ -56,10 +58,12 @@ export class Session {
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
 
-  constructor(config: HelperConfig, log: Logger, events: SessionEvents) {
+  /** `metrics` outlives sessions: counts survive a config reload. */
+  constructor(config: HelperConfig, log: Logger, events: SessionEvents, metrics: HelperMetrics) {
     this.config = config;
     this.#log = log;
     this.#events = events;
+    this.#metrics = metrics;
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
@@ -76,6 +80,7 @@ export class Session {
   /** Starts the watches; with a seed, resolves once the seeded material is written. */
   async start(seed?: SessionSeed): Promise<void> {
     const { config } = this;
+    this.#metrics.keepOutputs(configuredOutputs(config));
     this.#heartbeat = setInterval(() => {
       this.health.beat();
       void this.check();
@@ -88,9 +93,10 @@ export class Session {
         'X.509-SVID',
         this.#client.watchX509Context({
           onUpdate: (context) => {
+            this.#metrics.updateReceived('x509_context');
             if (this.#acceptX509(context)) this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('X.509-SVID', X509_OUTPUT, error),
+          onError: (error) => this.#discarded('X.509-SVID', X509_OUTPUT, 'x509_context', error),
           onStateChange: (state) => this.#agentState(state),
         }),
       );
@@ -100,11 +106,12 @@ export class Session {
         'JWT bundle',
         this.#client.watchJwtBundles({
           onUpdate: (bundles) => {
+            this.#metrics.updateReceived('jwt_bundles');
             this.#plan.setJwtBundles(bundles);
             this.health.recordAccepted(JWT_BUNDLE_OUTPUT);
             this.#scheduleWrite();
           },
-          onError: (error) => this.#discarded('JWT bundle', JWT_BUNDLE_OUTPUT, error),
+          onError: (error) => this.#discarded('JWT bundle', JWT_BUNDLE_OUTPUT, 'jwt_bundles', error),
           ...(!writesX509(config) ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
         }),
       );
@@ -120,15 +127,16 @@ export class Session {
         spiffeId: jwt.spiffeId,
         hint: config.hint,
         onToken: (svid) => {
+          this.#metrics.updateReceived('jwt_svid');
           this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
           this.#acceptJwtSvid(jwt, svid);
-          if (fetchesReportAgent) this.health.setAgentState('connected');
+          if (fetchesReportAgent) this.#fetchState('connected');
           this.#scheduleWrite();
         },
         onError: (error, retryInMs) => {
           this.#problem(`${describeJwt(jwt)} not fetched; the last good token stays; retrying in ${retryInMs} ms`, error);
           this.health.recordRejected(jwtSvidOutput(jwt.fileName), error.message);
-          if (fetchesReportAgent && error instanceof WorkloadApiError) this.health.setAgentState('retrying', error.message);
+          if (fetchesReportAgent && error instanceof WorkloadApiError) this.#fetchState('retrying', error.message);
         },
       });
       this.#renewers.push(renewer);
@@ -213,6 +221,7 @@ export class Session {
       svids = this.#plan.setX509(context, new Date());
     } catch (error) {
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
+      this.#metrics.updateSkipped('x509_context', 'no_matching_svid');
       this.health.recordRejected(X509_OUTPUT, messageOf(error));
       return false;
     }
@@ -240,6 +249,7 @@ export class Session {
   #agentState(state: ConnectionState): void {
     const detail = 'error' in state ? state.error.message : undefined;
     this.health.setAgentState(state.status, detail);
+    this.#metrics.connection(state.status);
     if (state.status === 'retrying') {
       this.lastProblem = state.error.message;
       this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
@@ -250,9 +260,15 @@ export class Session {
     }
   }
 
+  #fetchState(status: 'connected' | 'retrying', detail?: string): void {
+    this.health.setAgentState(status, detail);
+    this.#metrics.connection(status);
+  }
+
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
-  #discarded(what: string, output: string, error: Error): void {
+  #discarded(what: string, output: string, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
+    if (error instanceof InvalidMessageError) this.#metrics.updateSkipped(kind, 'invalid_message');
     this.#problem(`${what} update discarded; the last good files stay`, error);
     this.health.recordRejected(output, error.message);
   }
@@ -273,9 +289,16 @@ export class Session {
     const ready = this.#plan.ready();
     const complete = this.#plan.complete();
     const files = this.#plan.files();
+    const looseFiles = this.#plan.looseFiles();
+    const expiries = this.#plan.expiries();
     try {
-      const { changed } = await this.#writer.write(files, { carry: this.#plan.names() });
+      // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
+      let changed = false;
+      for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
+      const carry = this.#plan.names();
+      if (files.length > 0 || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
+      if (changed) this.#metrics.filesWritten(new Date(), expiries);
       this.health.setWarning('write', undefined);
       this.#setFilesProblem(undefined);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
@@ -284,6 +307,7 @@ export class Session {
     } catch (error) {
       const message = messageOf(error);
       this.lastProblem = message;
+      this.#metrics.writeFailed();
       this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);
       this.#log.error(`files not written; the previous set stays: ${message}`);
     }

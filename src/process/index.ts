@@ -4,4 +4,4 @@ export { Notifier, type NotifierOptions, type NotifyAction } from './notifier.ts
 export { parentDeathPrefix } from './parent-death.ts';
 export { runReloadCommand, signalPidFile } from './reload.ts';
 export { CommandNotFoundError, resolveCommand } from './resolve-command.ts';
-export { WrappedProgram, type ProgramSpec } from './wrapped-program.ts';
+export { WrappedProgram, type ProgramEvents, type ProgramSpec } from './wrapped-program.ts';

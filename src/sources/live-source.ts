@@ -13,6 +13,11 @@ export interface SourceOptions {
   readonly timeoutMs?: number;
   /** Retries of a broken stream (a client the source makes itself); default 1 s doubling to 30 s. */
   readonly backoff?: Partial<BackoffPolicy>;
+  /**
+   * Listeners attached before the streams open, so that they also hear what happens while create()
+   * waits (e.g. a daemon reporting 'retrying' and the error before its first SVID).
+   */
+  readonly on?: { readonly [E in 'error' | 'state']?: (...args: SourceEvents<never>[E]) => void };
 }
 
 /** Every source's events: 'update' after each accepted value, 'error' for what was refused or lost. */
@@ -74,6 +79,8 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new WorkloadApiClient({ ...(options.endpoint === undefined ? {} : { address: options.endpoint }), ...(options.backoff === undefined ? {} : { backoff: options.backoff }) });
     this.#signal = options.signal;
+    if (options.on?.error !== undefined) this.on('error', options.on.error);
+    if (options.on?.state !== undefined) this.on('state', options.on.state);
   }
 
   /** The state of the source's Workload API streams (the worst of them). */

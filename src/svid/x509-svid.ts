@@ -20,9 +20,27 @@ function describe(index: number): string {
   return index === 0 ? 'leaf certificate' : `certificate ${index} of the chain`;
 }
 
+/**
+ * Reading a certificate's extensions (a full ASN.1 parse, some milliseconds) is most of the cost of
+ * verifying a chain, and TLS peers present the same few certificates on every connection: the last
+ * EXTENSIONS_CACHED results are kept, by SHA-256 fingerprint, most recently used last.
+ */
+const EXTENSIONS_CACHED = 512;
+const extensionsCache = new Map<string, SvidExtensions>();
+
+function readCached(certificate: X509Certificate): SvidExtensions {
+  const key = certificate.fingerprint256;
+  let extensions = extensionsCache.get(key);
+  if (extensions !== undefined) extensionsCache.delete(key);
+  else extensions = readSvidExtensions(certificate.raw);
+  extensionsCache.set(key, extensions);
+  if (extensionsCache.size > EXTENSIONS_CACHED) extensionsCache.delete(extensionsCache.keys().next().value!);
+  return extensions;
+}
+
 function extensionsOf(certificate: X509Certificate, label: string, context: string): SvidExtensions {
   try {
-    return readSvidExtensions(certificate.raw);
+    return readCached(certificate);
   } catch (error) {
     throw new X509SvidError(`X.509-SVID ${context}: the ${label}'s extensions cannot be read: ${(error as Error).message}`);
   }

@@ -3,29 +3,43 @@ import { SpiffeId, TrustDomain } from '../svid/index.ts';
 
 /**
  * Decides whether a peer whose X.509-SVID verified may talk to us: its SPIFFE ID, and the verified
- * path (the peer's chain, then the bundle authority that signed it).
+ * path (the peer's chain, then the bundle authority that signed it; only the leaf for a client whose
+ * intermediates the server was not shown, see authorizePeer). Any such function will do; the
+ * authorizers made here also say which trust domains they can ever accept (`trustDomains`), which
+ * lets a server trust only those domains' authorities.
  */
-export type Authorizer = (peerId: SpiffeId, verifiedChain: readonly X509Certificate[]) => boolean;
+export type Authorizer = ((peerId: SpiffeId, verifiedChain: readonly X509Certificate[]) => boolean) & {
+  readonly trustDomains?: readonly TrustDomain[];
+};
 
 const toId = (id: SpiffeId | string): SpiffeId => (typeof id === 'string' ? SpiffeId.parse(id) : id);
+
+function limitedTo(trustDomains: readonly TrustDomain[], authorize: (peerId: SpiffeId) => boolean): Authorizer {
+  const unique = [...new Map(trustDomains.map((td) => [td.name, td])).values()];
+  return Object.assign((peerId: SpiffeId) => authorize(peerId), { trustDomains: unique });
+}
 
 /** Only this SPIFFE ID. */
 export function authorizeId(id: SpiffeId | string): Authorizer {
   const expected = toId(id);
-  return (peerId) => peerId.equals(expected);
+  return limitedTo([expected.trustDomain], (peerId) => peerId.equals(expected));
 }
 
 /** Any one of these SPIFFE IDs. */
 export function authorizeOneOf(...ids: readonly (SpiffeId | string)[]): Authorizer {
   if (ids.length === 0) throw new TypeError('authorizeOneOf needs at least one SPIFFE ID');
-  const expected = new Set(ids.map((id) => toId(id).toString()));
-  return (peerId) => expected.has(peerId.toString());
+  const parsed = ids.map(toId);
+  const expected = new Set(parsed.map((id) => id.toString()));
+  return limitedTo(
+    parsed.map((id) => id.trustDomain),
+    (peerId) => expected.has(peerId.toString()),
+  );
 }
 
 /** Any workload of this trust domain (a name, spiffe://name, or TrustDomain). */
 export function authorizeMemberOf(trustDomain: TrustDomain | string): Authorizer {
   const expected = typeof trustDomain === 'string' ? TrustDomain.parse(trustDomain) : trustDomain;
-  return (peerId) => peerId.memberOf(expected);
+  return limitedTo([expected], (peerId) => peerId.memberOf(expected));
 }
 
 /** Any peer whose SVID verifies against the bundle of its own trust domain. */

@@ -21,8 +21,9 @@ export interface SpiffeTlsClientOptions extends ConnectionOptions {
  *
  * `cert`, `key` and `ca` are getters, read whenever a connection is made with these options (or a
  * copy of them), so new connections present the rotated SVID; a client that copies them once (an
- * undici Agent, a grpc-js channel) presents the SVID current when it was made, and still verifies
- * servers against the current bundles.
+ * undici Agent given them as an object, grpc-js `credentials.createSsl`) presents the SVID current
+ * when it was made, and still verifies servers against the current bundles (grpcCredentials, and
+ * undici's buildConnector called per connection, follow rotations).
  */
 export function tlsClientOptions(source: X509Source, authorizer: Authorizer): SpiffeTlsClientOptions {
   const options = {
@@ -36,9 +37,9 @@ export function tlsClientOptions(source: X509Source, authorizer: Authorizer): Sp
       }
     },
     /*
-     * No session resumption: a resumed session skips checkServerIdentity, and Node's https.Agent
-     * would resume a session that another authorizer (or the previous SVID) established. An own
-     * `session` property overrides the one the agent adds.
+     * No session resumption through tls.connect or an https.Agent (an own `session` property
+     * overrides the one the agent adds): a resumed session skips checkServerIdentity, so the server
+     * would not be checked against the current bundles.
      */
     session: undefined,
   };

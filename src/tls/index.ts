@@ -2,3 +2,4 @@ export { authorizeAny, authorizeId, authorizeMemberOf, authorizeOneOf, type Auth
 export { PeerRefusedError, authorizePeer, peerSpiffeId } from './peer.ts';
 export { tlsClientOptions, type SpiffeTlsClientOptions } from './client.ts';
 export { createHttp2SecureServer, createHttpsServer, createTlsServer } from './server.ts';
+export { grpcCredentials } from './grpc.ts';

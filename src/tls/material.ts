@@ -13,11 +13,12 @@ export interface TlsMaterial {
   readonly ca: readonly string[];
 }
 
+/** By update: a context and the SVID picked from it (a source may pick another SVID of the same context). */
 const cache = new WeakMap<X509SourceUpdate['context'], WeakMap<X509Svid, TlsMaterial>>();
 
 /** The PEM material of the source's current SVID and bundles, computed once per update. */
 export function tlsMaterial(source: X509Source): TlsMaterial {
-  const { context, svid } = { context: source.context, svid: source.svid };
+  const { context, svid } = source;
   let bySvid = cache.get(context);
   if (bySvid === undefined) {
     bySvid = new WeakMap();

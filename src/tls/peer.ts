@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
-import { parseX509SvidChain, verifyX509SvidPath, type SpiffeId, type X509BundleSource } from '../svid/index.ts';
+import { parseX509SvidChain, verifyX509SvidPath, type SpiffeId, type TrustDomain, type X509BundleSource } from '../svid/index.ts';
 import type { Authorizer } from './authorize.ts';
 
 /** A TLS peer was refused: its certificate is not a valid SVID of a known trust domain, or the authorizer said no. */
@@ -43,14 +43,34 @@ function peerChain(peer: PeerCertificate | DetailedPeerCertificate): X509Certifi
  * Verifies a TLS peer's certificate chain as an X.509-SVID against the bundle of the peer's own trust
  * domain (a federated authority never vouches for another domain's IDs), then asks the authorizer.
  * Returns the peer's SPIFFE ID; throws PeerRefusedError saying why not.
+ *
+ * `verifiedByTls` says that the TLS layer has already verified the chain against the authorities of
+ * that one trust domain and no other. Node hands a server only the client's leaf certificate, never
+ * the intermediates the client sent, so a client whose SVID chains through intermediates can only be
+ * accepted on that proof (with the leaf's own rules and the authorizer checked here).
  */
-export function authorizePeer(peer: PeerCertificate | DetailedPeerCertificate | undefined, bundles: X509BundleSource, authorizer: Authorizer): SpiffeId {
+export function authorizePeer(
+  peer: PeerCertificate | DetailedPeerCertificate | undefined,
+  bundles: X509BundleSource,
+  authorizer: Authorizer,
+  verifiedByTls?: TrustDomain,
+): SpiffeId {
   if (peer === undefined || peer.raw === undefined) throw new PeerRefusedError('the peer presented no certificate');
+  const chain = peerChain(peer);
   let verified: { id: SpiffeId; path: readonly X509Certificate[] };
   try {
-    verified = verifyX509SvidPath(peerChain(peer), bundles);
+    verified = verifyX509SvidPath(chain, bundles);
   } catch (error) {
-    throw new PeerRefusedError(`the peer's certificate is not a valid SVID: ${(error as Error).message}`);
+    const why = `the peer's certificate is not a valid SVID: ${(error as Error).message}`;
+    if (chain.length !== 1 || !/does not verify to any authority/.test(why)) throw new PeerRefusedError(why);
+    if (verifiedByTls === undefined) {
+      throw new PeerRefusedError(
+        `${why} (if it chains through intermediate certificates: a server is not shown a client's intermediates, so authorize by ID or trust domain, and the server trusts only that trust domain's authorities)`,
+      );
+    }
+    const leaf = parseX509SvidChain(chain);
+    if (!leaf.id.trustDomain.equals(verifiedByTls)) throw new PeerRefusedError(why);
+    verified = { id: leaf.id, path: chain };
   }
   let allowed: boolean;
   try {

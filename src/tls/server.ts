@@ -7,10 +7,15 @@ import type { Authorizer } from './authorize.ts';
 import { tlsMaterial } from './material.ts';
 import { authorizePeer } from './peer.ts';
 
-/** The secure-context options of a server on the source: its SVID, all bundles, a client certificate required. */
-function secureOptions(source: X509Source): Pick<TlsOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized'> {
+/**
+ * The secure-context options of a server on the source: its SVID, a client certificate required,
+ * and as trusted authorities those of the trust domains the authorizer can accept when it says which
+ * (else of every bundle): then OpenSSL's own chain check already keeps other domains out.
+ */
+function secureOptions(source: X509Source, authorizer: Authorizer): Pick<TlsOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized'> {
   const { cert, key, ca } = tlsMaterial(source);
-  return { cert, key, ca: [...ca], requestCert: true, rejectUnauthorized: true };
+  const trusted = authorizer.trustDomains?.flatMap((td) => source.bundleFor(td)?.authorities.map((authority) => authority.toString()) ?? []) ?? ca;
+  return { cert, key, ca: [...trusted], requestCert: true, rejectUnauthorized: true };
 }
 
 /**
@@ -24,12 +29,14 @@ function secureOptions(source: X509Source): Pick<TlsOptions, 'cert' | 'key' | 'c
  *   also from clients that send no SNI; existing connections keep theirs.
  */
 function guard<S extends TlsServer>(server: S, source: X509Source, authorizer: Authorizer, options: TlsOptions): S {
+  // With one trust domain's authorities trusted, OpenSSL's check is the proof a client's hidden intermediates need.
+  const verifiedByTls = authorizer.trustDomains?.length === 1 ? authorizer.trustDomains[0] : undefined;
   const emit = server.emit.bind(server);
   server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
     if (event === 'secureConnection') {
       const socket = args[0] as TLSSocket;
       try {
-        authorizePeer(socket.getPeerCertificate(true), source, authorizer);
+        authorizePeer(socket.getPeerCertificate(true), source, authorizer, socket.authorized ? verifiedByTls : undefined);
       } catch (error) {
         socket.destroy();
         emit('tlsClientError', error, socket);
@@ -38,7 +45,7 @@ function guard<S extends TlsServer>(server: S, source: X509Source, authorizer: A
     }
     return emit(event, ...args);
   }) as S['emit'];
-  const rotate = (): void => server.setSecureContext({ ...options, ...secureOptions(source) });
+  const rotate = (): void => server.setSecureContext({ ...options, ...secureOptions(source, authorizer) });
   source.on('update', rotate);
   server.once('close', () => source.off('update', rotate));
   return server;
@@ -46,7 +53,7 @@ function guard<S extends TlsServer>(server: S, source: X509Source, authorizer: A
 
 /** tls.createServer for SPIFFE mTLS: only peers `authorizer` accepts ever reach `listener`. */
 export function createTlsServer(source: X509Source, authorizer: Authorizer, options: TlsOptions = {}, listener?: (socket: TLSSocket) => void): TlsServer {
-  return guard(createTlsServerNode({ ...options, ...secureOptions(source) }, listener), source, authorizer, options);
+  return guard(createTlsServerNode({ ...options, ...secureOptions(source, authorizer) }, listener), source, authorizer, options);
 }
 
 /** https.createServer for SPIFFE mTLS: a request from a peer `authorizer` refuses never reaches `handler`. */
@@ -56,7 +63,7 @@ export function createHttpsServer(
   options: HttpsServerOptions = {},
   handler?: (request: IncomingMessage, response: ServerResponse) => void,
 ): HttpsServer {
-  return guard(createHttpsServerNode({ ...options, ...secureOptions(source) }, handler), source, authorizer, options);
+  return guard(createHttpsServerNode({ ...options, ...secureOptions(source, authorizer) }, handler), source, authorizer, options);
 }
 
 /** http2.createSecureServer for SPIFFE mTLS: a session from a peer `authorizer` refuses is never opened. */
@@ -66,5 +73,5 @@ export function createHttp2SecureServer(
   options: SecureServerOptions = {},
   handler?: (request: Http2ServerRequest, response: Http2ServerResponse) => void,
 ): Http2SecureServer {
-  return guard(createSecureServer({ ...options, ...secureOptions(source) }, handler), source, authorizer, options);
+  return guard(createSecureServer({ ...options, ...secureOptions(source, authorizer) }, handler), source, authorizer, options);
 }

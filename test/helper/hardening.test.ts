@@ -186,7 +186,8 @@ test('defect 4: a reload onto a busy health port, or with a cmd that cannot run,
   const refused = await helper.waitForLog((l) => /the new config is not applied, the running one stays: .*port is in use/.test(l.msg));
   assert.match(refused.msg, /^config file changed; /);
   await writeFile(join(dir, 'helper.conf'), x509Config(s.address, certs, `cmd = ${toml(join(dir, 'missing-program'))}\n${HEALTH}`));
-  await helper.waitForLog((l) => /the new config is not applied, the running one stays: cannot run .*missing-program.*: no such file/.test(l.msg));
+  // Refused at load, naming the file, line and key (issue 8, defect 5).
+  await helper.waitForLog((l) => /the new config is not applied, the running one stays: .*helper\.conf:\d+: cmd: cannot run .*missing-program.*: no such file/.test(l.msg));
 
   assert.equal(helper.child.exitCode, null, 'the helper runs');
   assert.deepEqual((await lines(record)).filter((l) => l.startsWith('SIG')), [], 'the program was not stopped or signalled');

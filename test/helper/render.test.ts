@@ -5,6 +5,7 @@ import { TrustDomain, decodePem, parseJwtBundle, parseX509Bundle, parseX509Svid,
 import type { X509Context } from '../../src/workload/index.ts';
 import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/helper/render.ts';
 import { TestCa } from '../support/test-ca.ts';
+import { NO_FILES, renderPlan } from '../render/support.ts';
 
 const ca = await TestCa.create('example.org', { intermediate: true });
 const federated = await TestCa.create('other.org');
@@ -27,18 +28,8 @@ async function context(): Promise<X509Context> {
   };
 }
 
-const pemOnly = { pem: { svidFileName: 'svid.pem', keyFileName: 'key.pem', bundleFileName: 'bundle.pem' }, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined };
-const plan: X509RenderPlan = {
-  targets: [{ select: { hint: '' }, ...pemOnly }],
-  layout: 'helper',
-  pkcs12Password: undefined,
-  certFileMode: 0o644,
-  keyFileMode: 0o600,
-  addIntermediatesToBundle: false,
-  includeFederatedDomains: false,
-  omitExpired: false,
-  federatedBundleFileName: undefined,
-};
+const pemOnly = { ...NO_FILES, pem: { svidFileName: 'svid.pem', keyFileName: 'key.pem', bundleFileName: 'bundle.pem' } };
+const plan = renderPlan([{ select: { hint: '' }, ...pemOnly }]);
 
 const withHint = (hint: string): X509RenderPlan => ({ ...plan, targets: [{ select: { hint }, ...pemOnly }] });
 const certs = (content: string | Uint8Array): X509Certificate[] => decodePem(String(content)).map((block) => new X509Certificate(Buffer.from(block.der)));

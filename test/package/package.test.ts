@@ -56,9 +56,13 @@ interface LibraryRun {
   answer?: string;
 }
 
-async function useLibrary(node: string, entry: string, endpoint?: string): Promise<LibraryRun> {
-  const { stdout } = await run(node, [USE_LIBRARY, entry, ...(endpoint === undefined ? [] : [endpoint])], { timeout: 60_000 });
-  return JSON.parse(stdout) as LibraryRun;
+async function useLibrary(t: { after(fn: () => unknown): void }, node: string, entry: string, endpoint?: string): Promise<LibraryRun> {
+  const record = join(await tempDir(t), 'modules.txt');
+  const recorder = join(root, 'test', 'package', 'fixtures', 'record-modules.ts');
+  const args = ['--import', recorder, USE_LIBRARY, entry, ...(endpoint === undefined ? [] : [endpoint])];
+  const { stdout } = await run(node, args, { timeout: 60_000, env: { ...process.env, RECORD_MODULES: record } });
+  const loaded = (await readFile(record, 'utf8')).split('\n').map((line) => line.replace(/^\w+ /, ''));
+  return { ...(JSON.parse(stdout) as Omit<LibraryRun, 'loaded'>), loaded };
 }
 
 /** Two identities, picked by hint by the fixture's mTLS round trip. */
@@ -68,11 +72,11 @@ async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<WorkloadA
   return api;
 }
 
-test('the library entry loads none of the command\'s dependencies (pino, chokidar, execa, toml) nor its modules', async () => {
-  const { loaded, exports } = await useLibrary(process.execPath, join(root, 'src', 'index.ts'));
+test('the library entry loads none of the command\'s dependencies (pino, chokidar, execa, toml) nor its modules', async (t) => {
+  const { loaded, exports } = await useLibrary(t, process.execPath, join(root, 'src', 'index.ts'));
   assert.ok(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the module recorder sees what the library loads');
   assert.deepEqual(loaded.filter((url) => CLI_ONLY.test(url)), []);
-  for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {
+  for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'grpcCredentials', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {
     assert.ok(exports.includes(name), name);
   }
 });
@@ -85,7 +89,7 @@ for (const [label, node, skip] of [['Node 24', process.execPath, undefined], ['N
   test(`the compiled library runs on ${label}: an mTLS round trip on two sources, without loading the command's dependencies`, { skip }, async (t) => {
     await build;
     const api = await mtlsApi(t);
-    const result = await useLibrary(node, join(root, pkg.exports['.']!.default), api.address);
+    const result = await useLibrary(t, node, join(root, pkg.exports['.']!.default), api.address);
     assert.match(result.node, label === 'Node 22' ? /^v22\./ : /^v24\./);
     assert.equal(result.answer, 'mTLS ok');
     assert.deepEqual(result.loaded.filter((url) => CLI_ONLY.test(url)), []);
@@ -186,7 +190,7 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
 test('the benchmark runs every part and prints a row for each helper and the floor', async () => {
   await build;
   const { stdout } = await run(process.execPath, [join(root, 'bench', 'run.ts'), '--smoke', '--no-build'], { cwd: root, timeout: 240_000 });
-  for (const title of ['One-shot fetch from a real SPIRE agent', 'Daemon: idle, then', 'Rotation latency over', 'Writing a 3-file set']) {
+  for (const title of ['One-shot fetch from a real SPIRE agent', 'Daemon: idle, then', 'Rotation latency over', 'Writing a 3-file set', 'The library: mTLS by SPIFFE ID']) {
     assert.ok(stdout.includes(title), `no "${title}" table in:\n${stdout}`);
   }
   const rows = (name: string) => stdout.split('\n').filter((line) => line.startsWith(name)).length;

@@ -1,17 +1,20 @@
 // The outputs for other consumers, read by the real programs against a real SPIRE agent: HAProxy
-// serving mutual TLS from the combined PEM (reloaded with SIGUSR2 in master-worker mode), and a Java
-// 17 TLS server loading the PKCS#12 keystore and truststore. Each test proves with a real TLS client
-// that the new certificate is served after a real rotation.
+// serving mutual TLS from the combined PEM (reloaded with SIGUSR2 in master-worker mode), a Java
+// 17 TLS server loading the PKCS#12 keystore and truststore, and openssl s_server reading the
+// Filesystem Delivery folder. Each test proves with a real TLS client that the new certificate is
+// served or written after a real rotation.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Spire, spireUnavailable } from '../support/spire.ts';
 import { haproxy, javaTlsServer, serverUnavailable } from '../support/servers.ts';
 import { connectTlsClient, httpsPeer } from '../support/tls.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { startHelper } from '../support/helper-process.ts';
+import { accepting, spawnDaemon } from '../support/daemon.ts';
+import { freePort } from '../support/ports.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { decodePem, encodePem } from '../../src/svid/index.ts';
@@ -48,7 +51,7 @@ async function stranger(): Promise<{ cert: string; key: string }> {
   return { cert: encodePem('CERTIFICATE', svid.certificates[0]!), key: encodePem('PRIVATE KEY', svid.keyDer) };
 }
 
-describe('real consumers of the combined PEM and PKCS#12 outputs', { concurrency: true, skip }, () => {
+describe('real consumers of the combined PEM, PKCS#12 and Filesystem Delivery outputs', { concurrency: true, skip }, () => {
   test('HAProxy serves mutual TLS from the combined PEM, reloads on SIGUSR2 after a real rotation, and refuses another trust domain', { skip: serverUnavailable('haproxy') }, async (t) => {
     const spire = await Spire.start(t);
     const id = 'spiffe://example.org/haproxy';
@@ -132,5 +135,40 @@ describe('real consumers of the combined PEM and PKCS#12 outputs', { concurrency
     assert.equal(refused, '', 'a client from another trust domain gets no greeting');
     // Java's stdout is the helper's: the handshake failed on certificate path validation.
     await waitFor(() => /refused: javax\.net\.ssl\.SSLHandshakeException: PKIX path building failed/.test(helper.stdout()) || undefined, { what: 'Java to refuse the intruder\'s certificate' });
+  });
+
+  test('the Filesystem Delivery folder from a real agent with a federated trust domain, served by openssl s_server', async (t) => {
+    const spire = await Spire.start(t);
+    const id = 'spiffe://example.org/delivered';
+    const dir = await tempDir(t);
+    const partner = await TestCa.create('partner.org');
+    await writeFile(join(dir, 'partner.org.pem'), partner.bundlePem());
+    await spire.setFederatedBundle('partner.org', join(dir, 'partner.org.pem'));
+    await spire.createEntry({ spiffeId: id, x509TtlSeconds: 30, federatesWith: ['partner.org'] });
+    const folder = join(dir, 'workload-spiffe-credentials');
+    await startHelper(t, dir, [`agent_address = ${toml(spire.agentAddress)}`, `cert_dir = ${toml(folder)}`, 'renew_debounce = "200ms"', 'layout = "filesystem_delivery"'].join('\n'));
+    const credential = join(folder, 'credential-bundle.pem');
+    const own = join(folder, 'example.org.spiffe-trust-bundle.pem');
+    const visible = async () => (await readdir(folder).catch(() => [])).filter((name) => !name.startsWith('..')).sort();
+    await waitFor(async () => ((await visible()).length === 3 ? true : undefined), { what: 'the credential folder with both trust bundles', timeoutMs: 30_000 });
+    assert.deepEqual(await visible(), ['credential-bundle.pem', 'example.org.spiffe-trust-bundle.pem', 'partner.org.spiffe-trust-bundle.pem']);
+    assert.deepEqual(decodePem(await readFile(credential, 'utf8')).map((b) => b.label).slice(0, 2), ['PRIVATE KEY', 'CERTIFICATE']);
+    const partnerFile = decodePem(await readFile(join(folder, 'partner.org.spiffe-trust-bundle.pem'), 'utf8'));
+    assert.deepEqual(partnerFile.map((b) => Buffer.from(b.der).toString('base64')), decodePem(partner.bundlePem()).map((b) => Buffer.from(b.der).toString('base64')));
+
+    // One file is both the certificate and the key for openssl; the own trust domain's file verifies clients.
+    const port = await freePort();
+    const server = spawnDaemon(t, {
+      command: 'openssl',
+      args: ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', credential, '-key', credential, '-CAfile', own, '-Verify', '1', '-verify_return_error', '-www'],
+      logFile: join(dir, 's_server.log'),
+    });
+    await server.waitReady(() => accepting(port), { what: 'openssl s_server to accept connections' });
+    const served = await httpsPeer({ port, caFile: own, certFile: credential, keyFile: credential });
+    assert.deepEqual([served.spiffeId, served.status, served.serial], [id, 200, await combinedSerial(credential)]);
+
+    const first = served.serial;
+    await waitFor(async () => ((await combinedSerial(credential)) !== first ? true : undefined), { what: 'a real rotation in the credential bundle', timeoutMs: 60_000, intervalMs: 200 });
+    assert.deepEqual(await visible(), ['credential-bundle.pem', 'example.org.spiffe-trust-bundle.pem', 'partner.org.spiffe-trust-bundle.pem']);
   });
 });

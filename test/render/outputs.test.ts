@@ -11,6 +11,7 @@ import { renderX509Files, type X509RenderPlan, type X509Target } from '../../src
 import { keystorePkcs12, truststorePkcs12 } from '../../src/render/index.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';
+import { NO_FILES, renderPlan } from './support.ts';
 
 // The new outputs, read back by the programs that consume them: openssl pkcs12 and Java's keytool.
 
@@ -34,19 +35,8 @@ async function context(): Promise<X509Context> {
   };
 }
 
-const none = { pem: undefined, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined };
-const plan = (targets: X509Target[], extra: Partial<X509RenderPlan> = {}): X509RenderPlan => ({
-  targets,
-  layout: 'helper',
-  certFileMode: 0o644,
-  keyFileMode: 0o600,
-  addIntermediatesToBundle: false,
-  includeFederatedDomains: false,
-  omitExpired: false,
-  federatedBundleFileName: undefined,
-  pkcs12Password: PASSWORD,
-  ...extra,
-});
+const none = NO_FILES;
+const plan = (targets: X509Target[], extra: Partial<X509RenderPlan> = {}): X509RenderPlan => renderPlan(targets, { pkcs12Password: PASSWORD, ...extra });
 
 const blocks = (content: string | Uint8Array) => decodePem(String(content));
 const uri = (der: Uint8Array): string | undefined => /URI:([^,]+)/.exec(new X509Certificate(Buffer.from(der)).subjectAltName ?? '')?.[1];
@@ -148,4 +138,10 @@ test('Java\'s KeyStore (keytool) reads a PrivateKeyEntry named by the SPIFFE ID 
   const trusted = await run('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', truststore, '-storepass', PASSWORD]);
   assert.match(trusted.stdout, /Your keystore contains 2 entries/);
   assert.equal(trusted.stdout.match(/trustedCertEntry/g)?.length, 2);
+});
+
+test('a PKCS#12 target without a password fails the render instead of leaving the file out', async () => {
+  const targets: X509Target[] = [{ select: { hint: '' }, ...none, pkcs12KeystoreFileName: 'k.p12' }];
+  const ctx = await context();
+  assert.throws(() => renderX509Files(ctx, plan(targets, { pkcs12Password: undefined }), new Date()), /a PKCS#12 file is configured without a password/);
 });

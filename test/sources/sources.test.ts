@@ -108,11 +108,15 @@ test('X509Source.create rejects on a fatal error, on its deadline with the last 
   server.failNext('FetchX509SVID', Status.UNIMPLEMENTED, 'no X.509 here');
   await assert.rejects(X509Source.create({ endpoint: server.address }), (error: unknown) => error instanceof WorkloadApiError && error.fatal && /does not implement FetchX509SVID/.test(error.message));
   await server.setSvids([]);
-  await assert.rejects(X509Source.create({ endpoint: server.address, timeoutMs: 400, backoff: FAST }), (error: unknown) => {
+  const heard: { states: string[]; errors: Error[] } = { states: [], errors: [] };
+  const on = { state: (state: ConnectionState) => heard.states.push(state.status), error: (error: Error) => heard.errors.push(error) };
+  await assert.rejects(X509Source.create({ endpoint: server.address, timeoutMs: 400, backoff: FAST, on }), (error: unknown) => {
     assert.ok(error instanceof WorkloadApiError && error.code === 'DeadlineExceeded' && !error.fatal, String(error));
     assert.match(error.message, /no X\.509 context from the Workload API at .* within 400 ms \(last error: .*has no identity for this workload/);
     return true;
   });
+  assert.deepEqual(heard.states.slice(0, 2), ['connecting', 'retrying'], 'listeners given to create() hear it wait');
+  assert.match(heard.errors[0]!.message, /has no identity for this workload/);
   const controller = new AbortController();
   const pending = X509Source.create({ endpoint: server.address, signal: controller.signal, timeoutMs: Infinity });
   controller.abort(new Error('shutting down'));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector, request as undiciRequest } from 'undici';
@@ -17,6 +18,7 @@ import {
   createHttp2SecureServer,
   createHttpsServer,
   createTlsServer,
+  grpcCredentials,
   peerSpiffeId,
   pickHint,
   privateKeyToPem,
@@ -27,6 +29,8 @@ import {
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { get, grpcRoundTrip, listen } from './support.ts';
+import { Server as GrpcServer, ServerCredentials, status as Status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
 
 const SERVER = 'spiffe://example.org/server';
 const CLIENT = 'spiffe://example.org/client';
@@ -190,6 +194,32 @@ test('a federated peer verifies only against its own trust domain bundle: anothe
   assert.throws(() => verifyX509Svid(unknown.chainDer, server), /no X\.509 bundle for its trust domain third\.org/);
 });
 
+test('SVIDs issued through an intermediate CA: servers that authorize by ID or trust domain accept them; authorizeAny cannot', async (t) => {
+  const api = await WorkloadApiTestServer.start({ intermediate: true, svids: [{ spiffeId: SERVER, hint: 'server' }, { spiffeId: CLIENT, hint: 'client' }] });
+  t.after(() => api.stop());
+  const [server, client] = await Promise.all(['server', 'client'].map((hint) => X509Source.create({ endpoint: api.address, picker: pickHint(hint) })));
+  t.after(() => Promise.all([server!.close(), client!.close()]));
+  assert.equal(client!.svid.certificates.length, 2, 'leaf and intermediate');
+  const reached: string[] = [];
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
+    reached.push(String(peerSpiffeId(request.socket)));
+    response.end('ok');
+  };
+  // Node shows a server only the client's leaf: trusting just example.org's authorities, OpenSSL's check of the whole chain is the proof.
+  for (const authorizer of [authorizeId(CLIENT), authorizeOneOf(CLIENT), authorizeMemberOf('example.org')]) {
+    const port = await listen(t, createHttpsServer(server!, authorizer, {}, handler));
+    assert.deepEqual(await get(port, tlsClientOptions(client!, authorizeId(SERVER))), { status: 200, body: 'ok' }, 'the client verifies the server through its intermediate too');
+  }
+  assert.deepEqual(reached, [CLIENT, CLIENT, CLIENT]);
+  const refused: Error[] = [];
+  const any = createHttpsServer(server!, authorizeAny(), {}, handler);
+  any.on('tlsClientError', (error) => refused.push(error));
+  await assert.rejects(get(await listen(t, any), tlsClientOptions(client!, authorizeId(SERVER))));
+  await waitFor(() => refused.length === 1, { what: 'the refusal' });
+  assert.match(refused[0]!.message, /does not verify to any authority of the example\.org bundle \(if it chains through intermediate certificates: .*authorize by ID or trust domain/);
+  assert.equal(reached.length, 3);
+});
+
 test('HTTP/2: an authorized client is served; a refused one never opens a session', async (t) => {
   const { server, client, intruder } = await workloads(t);
   const reached: string[] = [];
@@ -251,4 +281,41 @@ test('undici: an Agent with the client options as its connect options; with buil
 test('grpc-js: channel credentials from the client options', async (t) => {
   const { server, client } = await workloads(t);
   await grpcRoundTrip(t, server, client, INTRUDER);
+});
+
+test('grpcCredentials: a grpc-js channel presents the current SVID on each new connection, also after a rotation', async (t) => {
+  const { api, server, client } = await workloads(t);
+  const seen: string[] = [];
+  const grpcServer = new GrpcServer();
+  grpcServer.addService(workloadApiService, {
+    FetchJWTSVID: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      seen.push(call.getAuthContext().sslPeerCertificate!.serialNumber);
+      callback(null, { svids: [] });
+    },
+  });
+  const material = tlsClientOptions(server, authorizeAny());
+  const port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(material.ca.join('')), [{ cert_chain: Buffer.from(material.cert), private_key: Buffer.from(material.key) }], true), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  t.after(() => grpcServer.forceShutdown());
+  const credentials = grpcCredentials(client, authorizeId(SERVER));
+  const call = (channelCredentials = credentials) => {
+    // Its own connections, as a new process or a reconnect would have.
+    const stub = new SpiffeWorkloadApi(`127.0.0.1:${port}`, channelCredentials, { 'grpc.use_local_subchannel_pool': 1 }) as unknown as {
+      FetchJWTSVID: (r: unknown, cb: (e: ServiceError | null, v: unknown) => void) => void;
+      close(): void;
+    };
+    t.after(() => stub.close());
+    return new Promise<unknown>((resolve, reject) => stub.FetchJWTSVID({ audience: ['x'] }, (error, value) => (error ? reject(error) : resolve(value))));
+  };
+  await call();
+  const before = client.svid.certificates[0]!.serialNumber;
+  assert.deepEqual(seen, [before]);
+  await api.rotate();
+  await waitFor(() => client.svid.certificates[0]!.serialNumber !== before, { what: 'the client SVID to rotate' });
+  await call();
+  assert.equal(seen[1], client.svid.certificates[0]!.serialNumber, 'the same credentials present the rotated SVID');
+  await assert.rejects(call(grpcCredentials(client, authorizeId(INTRUDER))), (error: ServiceError) => error.code === Status.UNAVAILABLE && error.details.includes(`peer ${SERVER} is not authorized`));
 });
