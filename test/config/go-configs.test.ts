@@ -91,7 +91,7 @@ const EXPECTED: Record<string, Expected> = {
     format: 'HCL',
     files: [['/run/certs/tls.crt', '0644'], ['/run/certs/tls.key', '0640'], ['/run/certs/ca.crt', '0644']],
     rotation: 'nothing',
-    health: 'health: http://0.0.0.0:8082/healthz and /readyz',
+    health: 'health: http://0.0.0.0:8082/healthz, /readyz and /metrics',
   },
   'user-jwt-paths.conf': {
     format: 'TOML',
