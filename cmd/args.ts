@@ -4,7 +4,8 @@
  * long options.
  */
 export interface CommandLine {
-  readonly configFile: string;
+  /** As given with -config; undefined: the default, DEFAULT_CONFIG_FILE, which may be absent. */
+  readonly configFile: string | undefined;
   /** Overrides the config's daemon_mode when given. */
   readonly daemonMode: boolean | undefined;
   readonly action: 'run' | 'check' | 'version' | 'help';
@@ -18,18 +19,21 @@ export const DEFAULT_CONFIG_FILE = 'helper.conf';
 
 export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>] [-check] [-version] [-help]
 
-  -config <file>        configuration file (TOML; the Go helper's keys). Default: ${DEFAULT_CONFIG_FILE}
+  -config <file>        configuration file: TOML, or the Go helper's HCL (told from the content).
+                        Default: ${DEFAULT_CONFIG_FILE}; without it, SPIFFE_HELPER_<KEY> variables alone will do
   -daemon-mode=<bool>   false: fetch once, write the files and exit (init containers). Overrides daemon_mode
   -check                load and check the configuration, print what the helper would do, exit 0 or 1
   -version              print the version and exit
   -help                 print this help and exit
 
-Every flag may also be written with two dashes (--config).`;
+Every flag may also be written with two dashes (--config). Every top-level key may also be set by
+an environment variable SPIFFE_HELPER_<KEY> (SPIFFE_HELPER_CERT_DIR=/certs); flags win over the
+environment, which wins over the file. -check shows where each value came from.`;
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, t: true, false: false, '0': false, f: false };
 
 export function parseCommandLine(argv: readonly string[]): CommandLine {
-  let configFile = DEFAULT_CONFIG_FILE;
+  let configFile: string | undefined;
   let daemonMode: boolean | undefined;
   let action: CommandLine['action'] = 'run';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, HAProxy, a JDK 17 and openssl from
-# Debian's packages, and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
+# Installs what the tests run for real: nginx, PostgreSQL, MariaDB, HAProxy, a JDK 17, Prometheus and
+# openssl from Debian's packages, and the SPIRE server and agent built from the Go module proxy, cached by version outside the clone
 # (so only the first run pays, about 10 minutes). `npm test` runs this first; it is quick when
 # everything is present. Also builds the Go spiffe-helper for `npm run bench` (best effort).
 #
@@ -16,6 +16,8 @@ GO_HELPER_VERSION=0.11.0
 CACHE="${XDG_CACHE_HOME:-${HOME:?HOME or XDG_CACHE_HOME must be set}/.cache}/spiffe-helper-test"
 SPIRE_BIN="$CACHE/spire-$SPIRE_VERSION/bin"
 GO_HELPER_BIN="$CACHE/spiffe-helper-go-$GO_HELPER_VERSION/bin"
+# The Go helper's own config loader, for test/config/go-configs.test.ts (source: test/go-config-oracle).
+GO_ORACLE="$CACHE/go-config-oracle-$GO_HELPER_VERSION/go-config-oracle"
 missing=()
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
@@ -39,6 +41,9 @@ want openssl have openssl
 want haproxy have haproxy
 # `java Server.java` (the PKCS#12 consumer test) compiles in memory: a JDK, and keytool.
 want openjdk-17-jdk-headless have javac
+# Prometheus 2.x: the server scrapes the helper's /metrics in a test, promtool lints the text.
+want prometheus have prometheus
+want prometheus have promtool
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock
@@ -140,6 +145,15 @@ if need_spire || need_go_helper; then
   else
     need_spire && missing+=("SPIRE $SPIRE_VERSION binaries in $SPIRE_BIN (building them needs Go: https://go.dev/dl/)")
     need_go_helper && say "no Go: the Go spiffe-helper is not built; npm run bench will leave it out"
+  fi
+fi
+
+# Best effort too: without it, the Go-config test compares with the Go helper's documented behaviour only.
+if [ ! -x "$GO_ORACLE" ] && have go; then
+  say "building the Go helper's config loader (test/go-config-oracle)"
+  mkdir -p "$(dirname "$GO_ORACLE")"
+  if ! (cd "$(dirname "$0")/../test/go-config-oracle" && go build -o "$GO_ORACLE.tmp" . && mv "$GO_ORACLE.tmp" "$GO_ORACLE") >"$CACHE/build-go-config-oracle.log" 2>&1; then
+    say "the Go config loader did not build (log: $CACHE/build-go-config-oracle.log); the Go-config test compares with documented behaviour only"
   fi
 fi
 

@@ -34,10 +34,26 @@ function rotation(config: HelperConfig): string {
   }
 }
 
+function onExit(config: HelperConfig): string {
+  switch (config.cmdExit) {
+    case 'exit':
+      return 'the helper exits with its code';
+    case 'restart':
+      return `restarted with backoff up to ${formatDuration(config.cmdRestartBackoffMaxMs)}`;
+    case 'rerun':
+      return `started again at the next update, as the Go helper does${config.sources.has('cmd_exit') ? '' : ' (cmd_exit = "rerun", chosen for a Go helper config with cmd and no renew_signal)'}`;
+  }
+}
+
+const allInterfaces = (config: HelperConfig): string =>
+  config.healthChecks.bindAddress === '0.0.0.0' ? '; on every interface, as the Go helper listens (bind_address to limit it)' : '';
+
+const FORMATS = { toml: 'TOML', hcl: "HCL (the Go helper's language)" } as const;
+
 /** What the helper would do with this config, one fact a line, for a dry run. */
 export function describeConfig(config: HelperConfig): string[] {
   const lines = [
-    `config: ${config.file}`,
+    config.file === undefined ? 'config: no file (SPIFFE_HELPER_* environment variables only)' : `config: ${config.file}, read as ${FORMATS[config.format!]}`,
     `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
     `cert_dir: ${config.certDir} (files are symlinks into ..data, swapped atomically)`,
@@ -74,7 +90,11 @@ export function describeConfig(config: HelperConfig): string[] {
   if (config.federatedBundleFileName !== undefined) lines.push(file(config.federatedBundleFileName, config.certFileMode, 'one file per federated trust domain'));
   for (const jwt of config.jwtSvids) {
     const audiences = [jwt.audience, ...jwt.extraAudiences].join(', ');
-    lines.push(`JWT-SVID for ${audiences}${jwt.spiffeId === undefined ? '' : ` as ${jwt.spiffeId}`}:`, file(jwt.fileName, config.jwtSvidFileMode, 'token, renewed at half its lifetime'));
+    const token = 'token, renewed at half its lifetime';
+    lines.push(
+      `JWT-SVID for ${audiences}${jwt.spiffeId === undefined ? '' : ` as ${jwt.spiffeId}`}:`,
+      jwt.path === undefined ? file(jwt.fileName, config.jwtSvidFileMode, token) : `  ${jwt.path}  ${mode(config.jwtSvidFileMode)}  ${token}; outside the cert_dir set: replaced on its own (temp file, fsync, rename)`,
+    );
   }
   if (config.jwtBundle !== undefined) lines.push('JWT bundles:', file(config.jwtBundle.fileName, config.jwtBundleFileMode, 'JSON {trust domain: base64 JWKS}'));
   if (!config.daemonMode) {
@@ -84,19 +104,24 @@ export function describeConfig(config: HelperConfig): string[] {
     if (config.cmd === undefined) lines.push('program: none');
     else {
       lines.push(`program: ${shell(config.cmd)}`);
-      lines.push(
-        `  started after the first complete write; on its exit: ${config.cmdExit === 'exit' ? 'the helper exits with its code' : `restarted with backoff up to ${formatDuration(config.cmdRestartBackoffMaxMs)}`}`,
-      );
+      lines.push(`  started after the first complete write; on its exit: ${onExit(config)}`);
       lines.push(`  stopped with ${config.stopSignal}, SIGKILL after ${formatDuration(config.killTimeoutMs)}`);
     }
-    lines.push(`on rotation: ${rotation(config)}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once`);
+    const rerun = config.cmdExit === 'rerun' ? '; the program is started again if it has exited' : '';
+    const splay = config.renewSplayMs > 0 ? `, then a random wait of up to ${formatDuration(config.renewSplayMs)}` : '';
+    lines.push(`on rotation: ${rotation(config)}${rerun}; updates within ${formatDuration(config.renewDebounceMs)} of the first count once${splay}`);
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled
-        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath} and ${health.readinessPath} (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath}, ${health.readinessPath} and /metrics (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)${allInterfaces(config)}`
         : 'health: listener off',
     );
   }
   lines.push(`log: ${config.logLevel}, ${config.logFormat}`);
+  if (config.sources.size > 0) {
+    lines.push('settings (the others have their default):');
+    for (const [key, source] of [...config.sources].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${key}  from ${source}`);
+  }
+  for (const warning of config.warnings) lines.push(`warning: ${warning}`);
   return lines;
 }

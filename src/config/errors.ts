@@ -12,7 +12,7 @@ export class ConfigError extends Error {
     const { file, line, column, key } = where;
     const oneLine = problem.replace(/\s*[\r\n]+\s*/g, ' ');
     const position = line === undefined ? '' : `:${line}${column === undefined ? '' : `:${column}`}`;
-    super(`${file}${position}: ${key === undefined || key === '' ? '' : `${key}: `}${oneLine}`);
+    super(`${file}${position}: ${key === undefined || key === '' ? '' : `${shortKey(key)}: `}${oneLine}`);
     this.file = file;
     this.line = line;
     this.column = line === undefined ? undefined : column;
@@ -21,8 +21,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** Keys are echoed in messages; a hostile or broken one is cut short so the message stays one readable line. */
+const KEY_SHOWN = 64;
+
+export function shortKey(key: string): string {
+  const printable = key.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return printable.length <= KEY_SHOWN ? printable : `${printable.slice(0, KEY_SHOWN)}... (${key.length} characters)`;
+}
+
 /** The known key a misspelt or camelCase key most likely meant, if one is close. */
 export function nearest(key: string, known: readonly string[]): string | undefined {
+  if (key.length > KEY_SHOWN) return undefined;
   const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
   if (snake !== key && known.includes(snake)) return snake;
   let best: { name: string; distance: number } | undefined;

@@ -1,6 +1,10 @@
 export { ConfigError } from './errors.ts';
 export { describeConfig, formatDuration } from './describe.ts';
+export type { HostChecks } from './host.ts';
+export { configuredByEnvironment } from './environment.ts';
 export { loadConfig, readConfigText } from './load.ts';
-export { parseConfig } from './parse.ts';
+export { parseConfig, type ConfigInputs } from './parse.ts';
 export { hasX509Files } from './x509-outputs.ts';
-export type { CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, X509FileNames, X509SvidOutput } from './types.ts';
+export type {
+  CmdExit, CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, SettingSources, X509FileNames, X509SvidOutput,
+} from './types.ts';

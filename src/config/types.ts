@@ -7,12 +7,18 @@ export interface CommandSpec {
 export interface JwtSvidOutput {
   readonly audience: string;
   readonly extraAudiences: readonly string[];
-  /** A plain file name inside cert_dir. */
+  /** A plain file name inside cert_dir; for a file outside the set, the name as written. */
   readonly fileName: string;
+  /**
+   * Absolute: a file written on its own (atomically, but not in the cert_dir set), for the Go
+   * helper's `jwt_svid_file_name` paths with "/". Undefined for a file of the set.
+   */
+  readonly path: string | undefined;
   /** Ask for the JWT-SVID of this SPIFFE ID (when the workload has several). */
   readonly spiffeId: string | undefined;
 }
 
+export type CmdExit = 'exit' | 'restart' | 'rerun';
 /** The PEM trio of the Go helper: certificates, key, bundle. */
 export interface PemFileNames {
   readonly svidFileName: string;
@@ -61,9 +67,18 @@ export interface HealthChecks {
   readonly agentLostThresholdMs: number;
 }
 
+/** Where a setting came from, for `-check`: `helper.conf:4`, `SPIFFE_HELPER_CERT_DIR`, `-daemon-mode`. */
+export type SettingSources = ReadonlyMap<string, string>;
+
 export interface HelperConfig {
-  /** The config file, as given. */
-  readonly file: string;
+  /** The config file, as given; undefined when the configuration comes from the environment only. */
+  readonly file: string | undefined;
+  /** The file's language, told from its content; undefined without a file. */
+  readonly format: 'toml' | 'hcl' | undefined;
+  /** Each top-level key that is set, and where; keys not listed have their default. */
+  readonly sources: SettingSources;
+  /** Accepted, but worth a look (decimal modes, repeated keys, Go path joins): one line each, with file and line. */
+  readonly warnings: readonly string[];
   /** As written; undefined: the client falls back to SPIFFE_ENDPOINT_SOCKET. */
   readonly agentAddress: string | undefined;
   readonly cmd: CommandSpec | undefined;
@@ -102,10 +117,15 @@ export interface HelperConfig {
   /** Durations are in milliseconds. */
   readonly renewCommandTimeoutMs: number;
   readonly renewDebounceMs: number;
+  /** A random wait in [0, renewSplayMs] between a burst's end and telling the program. */
+  readonly renewSplayMs: number;
   readonly stopSignal: NodeJS.Signals;
   readonly killTimeoutMs: number;
-  /** When the program exits by itself: exit with its code, or restart it with backoff. */
-  readonly cmdExit: 'exit' | 'restart';
+  /**
+   * When the program exits by itself: exit with its code; restart it with backoff; or start it again
+   * at the next update (the Go helper's behaviour: its reload-command pattern).
+   */
+  readonly cmdExit: CmdExit;
   readonly cmdRestartBackoffMaxMs: number;
   readonly oneshotTimeoutMs: number;
   readonly logLevel: LogLevel;

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
+import { SpiffeId } from '../svid/index.ts';
 import { constants } from 'node:os';
 
 /** Value readers shared by the config keys; each returns the value or a reason it is wrong. */
-export type Check<T> = { ok: true; value: T } | { ok: false; why: string };
+export type Check<T> = { ok: true; value: T; warning?: string } | { ok: false; why: string };
 
-const ok = <T>(value: T): Check<T> => ({ ok: true, value });
+const ok = <T>(value: T, warning?: string): Check<T> => (warning === undefined ? { ok: true, value } : { ok: true, value, warning });
 const bad = (why: string): Check<never> => ({ ok: false, why });
 
 export function describeType(value: unknown): string {
@@ -36,32 +37,36 @@ export function readDuration(value: unknown, positive = false): Check<number> {
 }
 
 /**
- * A permission mode. TOML has no leading-zero integers, so: the octal literal 0o644, or the strings
- * "0644", "644" or "0o644". A decimal integer is refused (420 would mean 0o644 silently; 644 would be
- * 0o1204), except 0, which like the Go helper means "the default". `raw` is the value as written.
+ * A permission mode, as written: an octal literal (TOML `0o644`, HCL `0644`), or a string "0644",
+ * "644" or "0o644". A decimal integer means what it means to the Go helper, which reads modes as
+ * plain integers: `444` is mode 0674. It is accepted with a warning naming the octal it is and the
+ * one probably meant. 0, as in the Go helper, means "the default". `raw` is the value as written;
+ * `octal` writes octal digits the way the config's language does.
  */
-export function readMode(value: unknown, raw: string | undefined): Check<number | undefined> {
-  const shown = raw?.replace(/\s*#.*$/, '').trim() || JSON.stringify(value);
-  let digits: string;
+export function readMode(value: unknown, raw: string | undefined, octal: (digits: string) => string = (d) => `0o${d}`): Check<number | undefined> {
+  const shown = raw?.replace(/\s*(#|\/\/).*$/, '').trim() || JSON.stringify(value);
+  let mode: number;
+  let warning: string | undefined;
   if (typeof value === 'number' && Number.isInteger(value)) {
-    if (value === 0) return ok(undefined);
     if (value < 0) return bad(`${shown} is not a permission (0o000 to 0o777)`);
-    if (raw !== undefined && !/^\+?0o/i.test(raw.trim())) {
-      const octal = /^[0-7]{1,4}$/.test(shown) ? shown : '644';
-      return bad(`${shown} is not written in octal: write 0o${octal} or "0${octal}"`);
+    mode = value;
+    const writtenInOctal = raw !== undefined && /^\+?0(o|[0-7])/i.test(raw.trim());
+    if (!writtenInOctal && value !== 0) {
+      const meant = /^[0-7]{3}$/.test(shown) ? `; write ${octal(shown)} for mode 0${shown}` : '';
+      if (value > 0o777) return bad(`${shown} is not written in octal: it is mode 0${value.toString(8)}, beyond permission bits (0o000 to 0o777)${meant}`);
+      warning = `${shown} is not written in octal: it is mode 0${value.toString(8).padStart(3, '0')}, as the Go helper reads it${meant}`;
     }
-    digits = value.toString(8);
   } else if (typeof value === 'string') {
     const match = /^(?:0o)?([0-9]+)$/i.exec(value);
-    if (match === null) return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)}`);
-    digits = match[1]!.replace(/^0+(?=.)/, '');
-    if (/[89]/.test(digits)) return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)} (not octal: digits 0 to 7)`);
-  } else return bad(`expected a permission such as 0o644 or "0644", got ${describeType(value)}`);
-  const mode = Number.parseInt(digits, 8);
+    if (match === null) return bad(`expected a permission such as ${octal('644')} or "0644", got ${describeType(value)}`);
+    const digits = match[1]!.replace(/^0+(?=.)/, '');
+    if (/[89]/.test(digits)) return bad(`expected a permission such as ${octal('644')} or "0644", got ${describeType(value)} (not octal: digits 0 to 7)`);
+    mode = Number.parseInt(digits, 8);
+  } else return bad(`expected a permission such as ${octal('644')} or "0644", got ${describeType(value)}`);
   if (mode === 0) return ok(undefined);
   if (mode > 0o7777) return bad(`${shown} is not a permission (0o000 to 0o777)`);
   if (mode > 0o777) return bad(`${shown} sets setuid, setgid or sticky bits: only permission bits (up to 0o777) are allowed`);
-  return ok(mode);
+  return ok(mode, warning);
 }
 
 /** "SIGHUP", "HUP" or "hup", checked against this platform's signals; the full name is kept. */
@@ -71,6 +76,13 @@ export function readSignal(value: unknown): Check<NodeJS.Signals> {
   const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
   if (!Object.hasOwn(constants.signals, name)) return bad(`unknown signal ${JSON.stringify(value)} (expected a name such as "SIGHUP", "HUP" or "SIGUSR1")`);
   return ok(name);
+}
+
+/** A signal a program can handle: SIGKILL and SIGSTOP cannot be caught, so they could never mean "reload". */
+export function readRenewSignal(value: unknown): Check<NodeJS.Signals> {
+  const signal = readSignal(value);
+  if (signal.ok && (signal.value === 'SIGKILL' || signal.value === 'SIGSTOP')) return bad(`${signal.value} cannot be caught: a program can never reload on it (use SIGHUP, SIGUSR1, ...)`);
+  return signal;
 }
 
 /**
@@ -118,19 +130,55 @@ export function readArgs(value: unknown): Check<string[]> {
   }
 }
 
+/** Linux's limit on one file name (NAME_MAX), in bytes. */
+const NAME_MAX = 255;
+
+/** Any path or name: a NUL byte would cut it short at the system call. */
+export function readPath(value: unknown): Check<string> {
+  if (typeof value !== 'string') return bad(`expected a string, got ${describeType(value)}`);
+  if (value.includes('\0')) return bad(`${JSON.stringify(value)} contains a NUL byte`);
+  return ok(value);
+}
+
 /** A file name the helper writes inside cert_dir: no directories, and nothing the writer uses itself. */
 export function readFileName(value: unknown): Check<string> {
   if (typeof value !== 'string' || value === '') return bad(`expected a file name, got ${describeType(value)}`);
-  if (value.includes('/') || value.includes('\0')) return bad(`${JSON.stringify(value)} must be a plain file name inside cert_dir (no "/")`);
+  const path = readPath(value);
+  if (!path.ok) return path;
+  if (value.includes('/')) return bad(`${JSON.stringify(value)} must be a plain file name inside cert_dir (no "/")`);
   if (value === '.' || value.startsWith('..')) return bad(`${JSON.stringify(value)} is not a usable file name (".", and names starting with "..", are reserved)`);
+  const bytes = Buffer.byteLength(value);
+  if (bytes > NAME_MAX) return bad(`is ${bytes} bytes long: a file name has at most ${NAME_MAX}`);
   return ok(value);
+}
+
+/**
+ * A JWT-SVID file: a plain name in cert_dir's set, or — the Go helper's form — a name with "/",
+ * which that helper joins to cert_dir as Go's path.Join does ("/etc/jwts/a.jwt" with no cert_dir is
+ * that absolute path). Such a file is written on its own, outside the set. Returns the plain name,
+ * or the path still to be joined.
+ */
+export function readJwtSvidFile(value: unknown): Check<{ readonly fileName: string } | { readonly path: string }> {
+  if (typeof value === 'string' && value.includes('/')) {
+    const path = readPath(value);
+    if (!path.ok) return path;
+    const name = value.split('/').filter((part) => part !== '').at(-1);
+    if (name === undefined || name === '.' || name === '..' || value.endsWith('/')) return bad(`${JSON.stringify(value)} does not end in a file name`);
+    const bytes = Buffer.byteLength(name);
+    if (bytes > NAME_MAX) return bad(`its file name is ${bytes} bytes long: a file name has at most ${NAME_MAX}`);
+    return ok({ path: value });
+  }
+  const name = readFileName(value);
+  return name.ok ? ok({ fileName: name.value }) : name;
 }
 
 /** spiffe://trust-domain/path as the SPIFFE ID spec allows it. */
 export function readSpiffeId(value: unknown): Check<string> {
   if (typeof value !== 'string') return bad(`expected a SPIFFE ID such as "spiffe://example.org/service", got ${describeType(value)}`);
-  const match = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)*)$/.exec(value);
-  if (match === null || match[2]!.split('/').some((segment) => segment === '.' || segment === '..')) {
+  // The rule itself is the SPIFFE ID parser's (src/svid): one definition for the config and the Workload API.
+  try {
+    SpiffeId.parse(value);
+  } catch {
     return bad(`${JSON.stringify(value)} is not a SPIFFE ID (spiffe://trust-domain/path: lower-case trust domain, path segments of letters, digits, ".", "-", "_")`);
   }
   return ok(value);

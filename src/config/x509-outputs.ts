@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { unreadable } from './errors.ts';
-import type { Table } from './parse.ts';
+import type { Table } from './table.ts';
 import type { Layout, PemFileNames, Pkcs12Password, X509FileNames, X509SvidOutput } from './types.ts';
 import { describeType, readFileName, readSpiffeId, type Check } from './values.ts';
 
@@ -11,8 +11,6 @@ import { describeType, readFileName, readSpiffeId, type Check } from './values.t
 const PEM_KEYS = ['svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name'] as const;
 const OTHER_FILE_KEYS = ['combined_pem_file_name', 'pkcs12_keystore_file_name', 'pkcs12_truststore_file_name'] as const;
 const PASSWORD_KEYS = ['pkcs12_password_file', 'pkcs12_password_env'] as const;
-/** Top-level keys read here. */
-export const X509_OUTPUT_KEYS = [...PEM_KEYS, ...OTHER_FILE_KEYS, ...PASSWORD_KEYS, 'x509_svids', 'layout'] as const;
 /** Keys of an [[x509_svids]] entry. */
 export const X509_SVID_KEYS = ['hint', 'spiffe_id', ...PEM_KEYS, ...OTHER_FILE_KEYS] as const;
 const LAYOUTS: readonly Layout[] = ['helper', 'filesystem_delivery'];

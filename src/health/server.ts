@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { HealthReport, HealthState } from './state.ts';
 
@@ -10,7 +11,11 @@ export interface HealthServerOptions {
   readonly state: Pick<HealthState, 'readiness' | 'liveness'>;
   /** Runs before each readiness answer, so it reports the files on disk as they are now. */
   readonly refresh?: () => Promise<void>;
+  /** Served at /metrics when given: the Prometheus text format. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
+
+export const METRICS_PATH = '/metrics';
 
 export interface HealthServer {
   readonly address: string;
@@ -26,7 +31,10 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'the host name cannot be resolved now',
 };
 
-/** Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise. */
+/**
+ * Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise; and
+ * /metrics when given.
+ */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   // Loaded here, not at the top: importing node:http also loads Node's fetch (undici), which a helper
   // without a health listener (and every one-shot run) never needs.
@@ -34,6 +42,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const server = createServer((request, response) => {
     // The raw target, not `new URL()`: a malformed target must not throw inside the listener.
     const path = (request.url ?? '/').split('?', 1)[0];
+    if (path === METRICS_PATH && options.metrics !== undefined) return serveMetrics(options.metrics, request, response);
     const report: (() => HealthReport) | undefined =
       path === options.livenessPath ? () => options.state.liveness() : path === options.readinessPath ? () => options.state.readiness() : undefined;
     if (report === undefined) {
@@ -71,4 +80,20 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.closeAllConnections();
       }),
   };
+}
+
+function serveMetrics(metrics: NonNullable<HealthServerOptions['metrics']>, request: IncomingMessage, response: ServerResponse): void {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+    return;
+  }
+  metrics.render().then(
+    (text) => {
+      response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+      response.end(request.method === 'HEAD' ? undefined : text);
+    },
+    (error: unknown) => {
+      response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics not collected: ${error instanceof Error ? error.message : String(error)}\n`);
+    },
+  );
 }

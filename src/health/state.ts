@@ -1,4 +1,5 @@
-export type AgentStatus = 'connecting' | 'connected' | 'retrying' | 'failed' | 'closed';
+import type { ConnectionStatus } from '../workload/index.ts';
+import { X509_OUTPUT, type OutputName } from './outputs.ts';
 
 export interface HealthOptions {
   /** Not ready when the X.509-SVID expires within this margin. */
@@ -38,7 +39,7 @@ export interface HealthBody {
   readonly x509_seconds_left: number | null;
   /** When an output was last written. */
   readonly last_update: string | null;
-  readonly agent: { readonly state: AgentStatus; readonly since: string; readonly detail: string | null };
+  readonly agent: { readonly state: ConnectionStatus; readonly since: string; readonly detail: string | null };
   readonly outputs: Readonly<Record<string, { readonly written_at: string | null; readonly error: string | null }>>;
 }
 
@@ -65,17 +66,17 @@ function iso(ms: number | undefined): string | null {
  */
 export class HealthState {
   readonly #options: Required<HealthOptions>;
-  readonly #outputs = new Map<string, OutputStatus>();
+  readonly #outputs = new Map<OutputName, OutputStatus>();
   #x509: ({ spiffeId: string } & Credential) | undefined;
   /** Not ready while any is set, e.g. the files on disk are missing. */
   readonly #problems = new Map<string, string>();
   readonly #warnings = new Map<string, string>();
-  #agent: { status: AgentStatus; since: number; detail: string | undefined; lostSince: number | undefined };
+  #agent: { status: ConnectionStatus; since: number; detail: string | undefined; lostSince: number | undefined };
   #lastUpdate: number | undefined;
   #heartbeat: number;
   #fatal: string | undefined;
 
-  constructor(outputs: readonly string[], options: HealthOptions) {
+  constructor(outputs: readonly OutputName[], options: HealthOptions) {
     this.#options = { heartbeatTimeoutMs: 10_000, now: Date.now, ...options };
     for (const output of outputs) this.#output(output);
     const now = this.#now();
@@ -87,7 +88,7 @@ export class HealthState {
     return this.#options.now();
   }
 
-  #output(name: string): OutputStatus {
+  #output(name: OutputName): OutputStatus {
     let status = this.#outputs.get(name);
     if (status === undefined) {
       status = { writtenAt: undefined, error: undefined, credential: undefined };
@@ -97,7 +98,7 @@ export class HealthState {
   }
 
   /** The output's material is on disk, written (or found unchanged) now. */
-  recordWrite(output: string): void {
+  recordWrite(output: OutputName): void {
     const status = this.#output(output);
     status.writtenAt = this.#now();
     this.#lastUpdate = status.writtenAt;
@@ -107,12 +108,12 @@ export class HealthState {
    * The newest material for the output was refused or could not be had. Before its first write this
    * keeps it not ready; after, the last good files stay, so it is a warning until they near expiry.
    */
-  recordRejected(output: string, error: string): void {
+  recordRejected(output: OutputName, error: string): void {
     this.#output(output).error = error;
   }
 
   /** New material for the output was accepted: earlier refusals no longer matter. */
-  recordAccepted(output: string): void {
+  recordAccepted(output: OutputName): void {
     this.#output(output).error = undefined;
   }
 
@@ -121,7 +122,7 @@ export class HealthState {
   }
 
   /** The expiry of the credential an output holds (a JWT-SVID), checked against the margin like the X.509-SVID's. */
-  setCredential(output: string, info: { what: string; notAfter: Date; issuedAt?: Date | undefined }): void {
+  setCredential(output: OutputName, info: { what: string; notAfter: Date; issuedAt?: Date | undefined }): void {
     this.#output(output).credential = credential(info.what, info.notAfter, info.issuedAt);
   }
 
@@ -137,7 +138,7 @@ export class HealthState {
     else this.#warnings.set(key, reason);
   }
 
-  setAgentState(status: AgentStatus, detail?: string): void {
+  setAgentState(status: ConnectionStatus, detail?: string): void {
     const now = this.#now();
     const lostSince = status === 'connected' ? undefined : (this.#agent.lostSince ?? now);
     this.#agent = { status, since: this.#agent.status === status ? this.#agent.since : now, detail, lostSince };
@@ -159,7 +160,7 @@ export class HealthState {
       const reason = this.#expiryReason(credential, now);
       if (reason !== undefined) reasons.push(error === undefined ? reason : `${reason}; the last update failed: ${error}`);
     };
-    if (this.#x509 !== undefined) expiring(this.#x509, this.#outputs.get('x509')?.error);
+    if (this.#x509 !== undefined) expiring(this.#x509, this.#outputs.get(X509_OUTPUT)?.error);
     for (const [name, status] of this.#outputs) {
       if (status.writtenAt === undefined) reasons.push(`${name} not written yet${status.error === undefined ? '' : `: ${status.error}`}`);
       else if (status.error !== undefined) warnings.push(`${name}: last update failed; the last good file stays: ${status.error}`);

@@ -1,13 +1,12 @@
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
+import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
 import { hasX509Files, type HelperConfig } from '../config/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
+import { pickFirst, type X509SvidPicker } from '../sources/index.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, svidPicker, type X509RenderPlan, type X509Target } from './render.ts';
 
-/** The health module's name for each configured output. */
-export const X509_OUTPUT = 'x509';
-export const JWT_BUNDLE_OUTPUT = 'jwt_bundle';
-export const jwtSvidOutput = (fileName: string): string => `jwt_svid:${fileName}`;
 
 /** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
 function x509Targets(config: HelperConfig): X509Target[] {
@@ -22,11 +21,21 @@ function x509Targets(config: HelperConfig): X509Target[] {
   return [...(topWrites ? [top] : []), ...config.x509Svids];
 }
 
+/**
+ * What the X509Source picks: the top-level SVID (by `hint`) when it has files, so an update without
+ * it is refused whole; with only [[x509_svids]] entries, any update with an SVID (each entry then
+ * selects its own).
+ */
+export function x509Picker(config: HelperConfig): X509SvidPicker {
+  const [first] = x509Targets(config);
+  return first !== undefined && !config.x509Svids.includes(first) ? svidPicker(first.select) : pickFirst;
+}
+
 /** True when the config writes X.509 files, so the X.509 context must be watched. */
 export const writesX509 = (config: HelperConfig): boolean => x509Targets(config).length > 0;
 
-export function configuredOutputs(config: HelperConfig): string[] {
-  const outputs: string[] = [];
+export function configuredOutputs(config: HelperConfig): OutputName[] {
+  const outputs: OutputName[] = [];
   if (writesX509(config)) outputs.push(X509_OUTPUT);
   for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
   if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
@@ -43,6 +52,8 @@ export class FilePlan {
   #x509Files: OutputFile[] | undefined;
   #skipped: readonly string[] = [];
   #x509Context: X509Context | undefined;
+  /** The X.509-SVIDs in #x509Files. */
+  #x509Svids: readonly X509Svid[] = [];
   readonly #jwtSvids = new Map<string, JwtSvid>();
   #jwtBundles: JwtBundleSet | undefined;
 
@@ -93,6 +104,7 @@ export class FilePlan {
     this.#x509Files = files;
     this.#skipped = skipped;
     this.#x509Context = context;
+    this.#x509Svids = svids;
     return svids;
   }
 
@@ -105,8 +117,8 @@ export class FilePlan {
   }
 
   /** The outputs that have material, by health name. */
-  ready(): string[] {
-    const ready: string[] = [];
+  ready(): OutputName[] {
+    const ready: OutputName[] = [];
     if (this.#x509Files !== undefined) ready.push(X509_OUTPUT);
     for (const fileName of this.#jwtSvids.keys()) ready.push(jwtSvidOutput(fileName));
     if (this.#jwtBundles !== undefined && this.#config.jwtBundle !== undefined) ready.push(JWT_BUNDLE_OUTPUT);
@@ -116,6 +128,15 @@ export class FilePlan {
   /** True once every configured output has material: the wrapped program may start. */
   complete(): boolean {
     return this.ready().length === configuredOutputs(this.#config).length;
+  }
+
+  /** When the SVID behind each output with material expires, by output name; for X.509, the first of its SVIDs to expire. */
+  expiries(): Map<OutputName, Date> {
+    const expiries = new Map<OutputName, Date>();
+    const x509 = this.#x509Svids.map((svid) => svid.notAfter.getTime());
+    if (this.#x509Files !== undefined && x509.length > 0) expiries.set(X509_OUTPUT, new Date(Math.min(...x509)));
+    for (const [fileName, svid] of this.#jwtSvids) expiries.set(jwtSvidOutput(fileName), svid.expiresAt);
+    return expiries;
   }
 
   /**
@@ -128,7 +149,7 @@ export class FilePlan {
         (name): name is string => name !== undefined,
       ),
     );
-    names.push(...this.#config.jwtSvids.map((jwt) => jwt.fileName));
+    names.push(...this.#config.jwtSvids.filter((jwt) => jwt.path === undefined).map((jwt) => jwt.fileName));
     if (this.#config.jwtBundle !== undefined) names.push(this.#config.jwtBundle.fileName);
     return names;
   }
@@ -137,12 +158,20 @@ export class FilePlan {
     const files: OutputFile[] = [...(this.#x509Files ?? [])];
     for (const jwt of this.#config.jwtSvids) {
       const svid = this.#jwtSvids.get(jwt.fileName);
-      if (svid !== undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
+      if (svid !== undefined && jwt.path === undefined) files.push(renderJwtSvidFile(svid, jwt.fileName, this.#config.jwtSvidFileMode));
     }
     const bundle = this.#config.jwtBundle;
     if (bundle !== undefined && this.#jwtBundles !== undefined) {
       files.push(renderJwtBundleFile(this.#jwtBundles, bundle.fileName, this.#config.jwtBundleFileMode));
     }
     return files;
+  }
+
+  /** JWT-SVID files outside the set (the Go helper's paths with "/"): each replaced on its own. */
+  looseFiles(): Array<{ readonly path: string; readonly file: OutputFile }> {
+    return this.#config.jwtSvids.flatMap((jwt) => {
+      const svid = this.#jwtSvids.get(jwt.fileName);
+      return jwt.path === undefined || svid === undefined ? [] : [{ path: jwt.path, file: renderJwtSvidFile(svid, basename(jwt.path), this.#config.jwtSvidFileMode) }];
+    });
   }
 }

@@ -1,13 +1,17 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
-import { parseConfig, readConfigText, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, resolveCommand, type ProgramSpec } from '../process/index.ts';
+import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
+import { VERSION } from '../version.ts';
+import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from './session.ts';
 
 export interface HelperOptions {
-  readonly configFile: string;
+  /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */
+  readonly config: ConfigInputs;
   readonly log: Logger;
 }
 
@@ -27,6 +31,9 @@ interface Listener {
 export class Daemon {
   readonly #options: HelperOptions;
   readonly #log: Logger;
+  readonly #metrics = new HelperMetrics();
+  readonly #service: ServiceNotifier;
+  #ready = false;
   #session: Session;
   /** The session the health listener reports on: during a swap, the previous one until the next has written. */
   #reporting: Session;
@@ -47,6 +54,7 @@ export class Daemon {
   constructor(config: HelperConfig, options: HelperOptions) {
     this.#options = options;
     this.#log = options.log;
+    this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#reporting = this.#session;
     this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
@@ -57,15 +65,18 @@ export class Daemon {
     process.on('SIGTERM', this.#onStopSignal);
     process.on('SIGINT', this.#onStopSignal);
     process.on('SIGHUP', this.#onReloadSignal);
-    this.#configText = await readConfigText(this.#options.configFile);
-    // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
-    // ..data swap replace the file without changing it.
-    const name = basename(this.#options.configFile);
-    this.#watcher = watchFiles(dirname(this.#options.configFile), { depth: 0, ignoreInitial: true, followSymlinks: false });
-    this.#watcher.on('all', (_event, path) => {
-      const changed = basename(path);
-      if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
-    });
+    const file = this.#options.config.file;
+    if (file !== undefined) {
+      this.#configText = await readConfigText(file);
+      // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
+      // ..data swap replace the file without changing it.
+      const name = basename(file);
+      this.#watcher = watchFiles(dirname(file), { depth: 0, ignoreInitial: true, followSymlinks: false });
+      this.#watcher.on('all', (_event, path) => {
+        const changed = basename(path);
+        if (changed === name || changed.startsWith('..data')) void this.reload('config file changed', { onlyIfChanged: true });
+      });
+    }
     this.#listener = await this.#listen(this.#session.config);
     this.#log.info({ endpoint: this.#session.endpoint, certDir: this.#session.config.certDir }, 'spiffe-helper started');
     await this.#session.start();
@@ -83,14 +94,16 @@ export class Daemon {
     let next: Session | undefined;
     let listener: Listener | undefined;
     try {
-      const text = await readConfigText(this.#options.configFile);
+      const file = this.#options.config.file;
+      const text = file === undefined ? undefined : await readConfigText(file);
       if (onlyIfChanged && text === this.#configText) return;
       this.#configText = text;
-      const config = parseConfig(text, this.#options.configFile);
+      const config = await parseConfig(text, this.#options.config);
+      for (const warning of config.warnings) this.#log.warn(warning);
       next = this.#newSession(config);
-      if (config.cmd !== undefined && !sameProgram(previous.config, config)) resolveCommand(config.cmd.command);
       listener = await this.#listen(config);
     } catch (error) {
+      this.#metrics.configReload(false);
       await next?.close();
       this.#log.error(`${reason}; the new config is not applied, the running one stays: ${error instanceof Error ? error.message : String(error)}`);
       return;
@@ -100,6 +113,7 @@ export class Daemon {
       if (listener !== this.#listener) await listener?.server.close();
       return;
     }
+    this.#metrics.configReload(true);
     const { config } = next;
     this.#log.info({ reason }, 'applying reloaded config');
     this.#notifier.close();
@@ -137,6 +151,7 @@ export class Daemon {
       readinessPath: health.readinessPath,
       state: { readiness: () => this.#reporting.health.readiness(), liveness: () => this.#reporting.health.liveness() },
       refresh: () => this.#reporting.check(),
+      metrics: await metricsExposition(this.#metrics, { version: VERSION }),
     });
     this.#log.info({ address: health.bindAddress, port: server.port }, 'health listener started');
     return { key, server };
@@ -150,7 +165,11 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
-    const programStatus = this.#programStarted ? await this.#program?.stop(signal) : undefined;
+    void this.#service.stopping();
+    // A program run again at each update ('rerun') that is not running now has no say in the exit code.
+    const idle = this.#session.config.cmdExit === 'rerun' && this.#program?.pid === undefined;
+    const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
+    const programStatus = idle ? undefined : status;
     await this.#shutdown();
     this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
   }
@@ -163,6 +182,7 @@ export class Daemon {
     await this.#watcher?.close();
     await this.#session.close();
     await this.#listener?.server.close();
+    await this.#service.flush();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {
@@ -174,14 +194,22 @@ export class Daemon {
   };
 
   #newSession(config: HelperConfig): Session {
-    return new Session(config, this.#log, {
-      onComplete: (changed) => this.#onFilesWritten(changed),
-      onFatal: (error) => void this.#fail(error),
-    });
+    return new Session(
+      config,
+      this.#log,
+      {
+        onComplete: (changed) => this.#onFilesWritten(changed),
+        onFatal: (error) => void this.#fail(error),
+      },
+      this.#metrics,
+    );
   }
 
   #newProgram(config: HelperConfig): WrappedProgram {
-    const program = new WrappedProgram(programSpec(config), this.#log);
+    const program = new WrappedProgram(programSpec(config), this.#log, {
+      started: () => this.#metrics.programStarted(),
+      exited: (code) => this.#metrics.programExited(code),
+    });
     program.exited.then(
       (status) => {
         if (this.#stopping || program !== this.#program) return;
@@ -204,12 +232,15 @@ export class Daemon {
       command: config.renewCommand,
       commandTimeoutMs: config.renewCommandTimeoutMs,
       debounceMs: config.renewDebounceMs,
+      splayMs: config.renewSplayMs,
       log: this.#log,
+      onOutcome: (outcome) => this.#metrics.notification(config.renewAction, outcome),
     });
   }
 
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
+    this.#tellServiceManager(changed);
     if (this.#program !== undefined && !this.#programStarted) {
       this.#programStarted = true;
       try {
@@ -219,11 +250,31 @@ export class Daemon {
       }
       return;
     }
+    if (changed && this.#program !== undefined && this.#session.config.cmdExit === 'rerun' && this.#program.pid === undefined) {
+      // The Go helper's behaviour: a program that has exited is started again by the next update.
+      try {
+        this.#program.start();
+      } catch (error) {
+        this.#log.error(`cannot start the program again: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return;
+    }
     if (changed) this.#notifier.notify();
+  }
+
+  /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */
+  #tellServiceManager(changed: boolean): void {
+    if (!this.#service.enabled || (this.#ready && !changed)) return;
+    const spiffeId = this.#session.health.readiness().body.spiffe_id;
+    const status = `files written ${new Date().toISOString()}${spiffeId === null ? '' : ` for ${spiffeId}`}`;
+    if (this.#ready) void this.#service.status(status);
+    else void this.#service.ready(status);
+    this.#ready = true;
   }
 
   async #fail(error: Error): Promise<void> {
     if (this.#stopping) return;
+    void this.#service.status(`stopping: ${error.message}`);
     this.#log.error(`stopping: ${error.message}`);
     await this.stop(this.#session.config.stopSignal, 1);
   }

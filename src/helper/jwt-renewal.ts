@@ -1,12 +1,9 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
+import type { JwtSource } from '../sources/index.ts';
+import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 
-/** The part of the Workload API client that JWT renewal needs. */
-export interface JwtSvidSource {
-  fetchJwtSvid(
-    params: { audience: string; extraAudiences?: readonly string[]; spiffeId?: string },
-    options?: { signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<JwtSvid[]>;
-}
+/** The part of a JwtSource that JWT renewal needs. */
+export type JwtSvidSource = Pick<JwtSource, 'fetchJwtSvids'>;
 
 export interface JwtRenewalOptions {
   readonly audience: string;
@@ -15,7 +12,7 @@ export interface JwtRenewalOptions {
   readonly hint: string;
   readonly onToken: (svid: JwtSvid) => void;
   readonly onError: (error: Error, retryInMs: number) => void;
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: BackoffPolicy;
   readonly fetchTimeoutMs?: number;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -25,19 +22,22 @@ export interface JwtRenewalOptions {
 const MIN_RENEW_DELAY_MS = 1_000;
 
 /**
- * Keeps one JWT-SVID fresh: fetches it, then fetches again around half its lifetime (with ±10 %
- * jitter so many helpers do not renew in step), and retries failures with capped exponential backoff.
+ * Keeps one JWT-SVID file fresh: a timer over the JwtSource, which renews its cache half way through
+ * a token's lifetime. The timer fires just after that point (up to 5 % of the lifetime later, so many
+ * helpers do not renew in step), and retries failures with capped exponential backoff.
  */
 export class JwtSvidRenewer {
   readonly #source: JwtSvidSource;
   readonly #options: JwtRenewalOptions;
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
+  #lastToken: string | undefined;
 
   constructor(source: JwtSvidSource, options: JwtRenewalOptions) {
     this.#source = source;
     this.#options = options;
+    this.#backoff = new Backoff(options.backoff ?? { initialMs: 1_000, maxMs: 60_000 }, options.random);
   }
 
   start(): void {
@@ -58,7 +58,7 @@ export class JwtSvidRenewer {
   async #renew(): Promise<void> {
     const { audience, extraAudiences, spiffeId, hint } = this.#options;
     try {
-      const svids = await this.#source.fetchJwtSvid(
+      const svids = await this.#source.fetchJwtSvids(
         { audience, extraAudiences, ...(spiffeId === undefined ? {} : { spiffeId }) },
         { signal: this.#abort.signal, timeoutMs: this.#options.fetchTimeoutMs ?? 30_000 },
       );
@@ -72,14 +72,14 @@ export class JwtSvidRenewer {
         );
       }
       this.#check(svid);
-      this.#failures = 0;
-      this.#options.onToken(svid);
+      this.#backoff.reset();
+      // The source's cache serves the same token until its renewal time: only a new one is news.
+      if (svid.token !== this.#lastToken) this.#options.onToken(svid);
+      this.#lastToken = svid.token;
       this.#schedule(this.#renewDelay(svid));
     } catch (error) {
       if (this.#abort.signal.aborted) return;
-      const { initialMs, maxMs } = this.#options.backoff ?? { initialMs: 1_000, maxMs: 60_000 };
-      const retryInMs = Math.min(maxMs, initialMs * 2 ** this.#failures);
-      this.#failures++;
+      const retryInMs = this.#backoff.next();
       this.#options.onError(error instanceof Error ? error : new Error(String(error)), retryInMs);
       this.#schedule(retryInMs);
     }
@@ -100,7 +100,7 @@ export class JwtSvidRenewer {
     const random = this.#options.random ?? Math.random;
     const issued = svid.issuedAt?.getTime() ?? now;
     const lifetime = svid.expiresAt.getTime() - issued;
-    const renewAt = issued + lifetime * (0.45 + 0.1 * random());
+    const renewAt = issued + lifetime * (0.5 + 0.05 * random());
     return Math.max(MIN_RENEW_DELAY_MS, renewAt - now);
   }
 }

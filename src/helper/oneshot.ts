@@ -1,5 +1,6 @@
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HelperMetrics } from '../metrics/index.ts';
 import { Session } from './session.ts';
 
 /** The one line a failed one-shot run prints, and its exit code. */
@@ -18,10 +19,15 @@ export async function runOnce(config: HelperConfig, log: Logger): Promise<void> 
     finish = resolve;
     fail = reject;
   });
-  const session = new Session(config, log, {
-    onComplete: () => finish(),
-    onFatal: (error) => fail(new OneShotError(error.message)),
-  });
+  const session = new Session(
+    config,
+    log,
+    {
+      onComplete: () => finish(),
+      onFatal: (error) => fail(new OneShotError(error.message)),
+    },
+    new HelperMetrics(),
+  );
   const deadline = setTimeout(() => {
     const why = session.lastProblem ?? 'the Workload API sent nothing';
     fail(new OneShotError(`no complete set of files within ${config.oneshotTimeoutMs} ms: ${why}`));

@@ -3,6 +3,7 @@ import { certificatesToPem, privateKeyToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { fileNameProblem, type OutputFile } from '../output/index.ts';
+import { pickFirst, pickHint, type X509SvidPicker } from '../sources/index.ts';
 import type { Layout, X509SvidOutput } from '../config/index.ts';
 import { combinedPem, filesystemDeliveryFiles, keystorePkcs12, truststorePkcs12 } from '../render/index.ts';
 
@@ -28,27 +29,24 @@ export class RenderError extends Error {
   override name = 'RenderError';
 }
 
-/** The SVID with this hint ('' = the default, first one) or this SPIFFE ID. */
-export function selectSvid(context: X509Context, select: X509Target['select']): X509Svid {
+/**
+ * The picker for a config selection: the hint's SVID ('' = the default, first one) or the SPIFFE
+ * ID's. When none fits it throws a RenderError naming what the agent sent, so a source refusing the
+ * update reports that.
+ */
+export function svidPicker(select: X509Target['select']): (svids: readonly X509Svid[]) => X509Svid {
+  const pick: X509SvidPicker = 'spiffeId' in select ? (svids) => svids.find((svid) => svid.id.toString() === select.spiffeId) : select.hint === '' ? pickFirst : pickHint(select.hint);
+  return (svids) => pick(svids) ?? noMatch(svids, select);
+}
+
+function noMatch(svids: readonly X509Svid[], select: X509Target['select']): never {
   if ('spiffeId' in select) {
-    const match = context.svids.find((svid) => svid.id.toString() === select.spiffeId);
-    if (match === undefined) {
-      const ids = context.svids.map((svid) => svid.id.toString()).join(', ');
-      throw new RenderError(`no X.509-SVID for ${select.spiffeId} (the agent sent: ${ids || 'none'})`);
-    }
-    return match;
+    const ids = svids.map((svid) => svid.id.toString()).join(', ');
+    throw new RenderError(`no X.509-SVID for ${select.spiffeId} (the agent sent: ${ids || 'none'})`);
   }
-  if (select.hint === '') {
-    const first = context.svids[0];
-    if (first === undefined) throw new RenderError('the Workload API sent no X.509-SVID');
-    return first;
-  }
-  const match = context.svids.find((svid) => svid.hint === select.hint);
-  if (match === undefined) {
-    const hints = context.svids.map((svid) => JSON.stringify(svid.hint)).join(', ');
-    throw new RenderError(`no X.509-SVID has hint ${JSON.stringify(select.hint)} (the agent sent hints: ${hints || 'none'})`);
-  }
-  return match;
+  if (select.hint === '') throw new RenderError('the Workload API sent no X.509-SVID');
+  const hints = svids.map((svid) => JSON.stringify(svid.hint)).join(', ');
+  throw new RenderError(`no X.509-SVID has hint ${JSON.stringify(select.hint)} (the agent sent hints: ${hints || 'none'})`);
 }
 
 /** One SVID's certificates as the Go helper splits them, with the switches applied. */
@@ -110,7 +108,7 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
  */
 export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): { files: OutputFile[]; svids: X509Svid[]; skipped: string[] } {
   const keep = keeper(plan, now);
-  const chosen = plan.targets.map((target) => ({ target, material: material(context, selectSvid(context, target.select), plan, keep) }));
+  const chosen = plan.targets.map((target) => ({ target, material: material(context, svidPicker(target.select)(context.svids), plan, keep) }));
   const svids = chosen.map(({ material: { svid } }) => svid);
   if (plan.layout === 'filesystem_delivery') {
     const [first] = chosen;

@@ -1,11 +1,14 @@
-import { WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type Watch, type X509Context } from '../workload/index.ts';
+import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type X509Context } from '../workload/index.ts';
+import { JwtSource, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
-import { FileSetWriter } from '../output/index.ts';
-import { HealthState } from '../health/index.ts';
+import { FileSetWriter, replaceFile } from '../output/index.ts';
+import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { FilePlan, JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, writesX509 } from './file-plan.ts';
+import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
+import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
+import { RenderError } from './render.ts';
 
 /** What a session hands back to its owner after each write. */
 export interface SessionEvents {
@@ -31,7 +34,8 @@ const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSO
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
- * One configuration's pipeline: the Workload API watches and JWT renewers, the file plan, the writer
+ * One configuration's pipeline: the X509Source and JwtSource on one Workload API client, the JWT
+ * renewers, the file plan, the writer
  * and the health state. Building one (the constructor) starts nothing, so a config reload can build
  * the next one completely before it replaces this one; the daemon owns what outlives a config (the
  * health listener, the program, signals).
@@ -41,11 +45,15 @@ export class Session {
   readonly health: HealthState;
   readonly #log: Logger;
   readonly #events: SessionEvents;
+  readonly #metrics: HelperMetrics;
   readonly #client: WorkloadApiClient;
   readonly #writer: FileSetWriter;
   readonly #plan: FilePlan;
-  readonly #watches: Watch[] = [];
+  /** Aborts the sources' create() calls still waiting for their first value when the session closes. */
+  readonly #abort = new AbortController();
+  readonly #sources: Array<X509Source | JwtSource> = [];
   readonly #renewers: JwtSvidRenewer[] = [];
+  #fatal = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
   #checking: Promise<void> | undefined;
@@ -56,10 +64,12 @@ export class Session {
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
 
-  constructor(config: HelperConfig, log: Logger, events: SessionEvents) {
+  /** `metrics` outlives sessions: counts survive a config reload. */
+  constructor(config: HelperConfig, log: Logger, events: SessionEvents, metrics: HelperMetrics) {
     this.config = config;
     this.#log = log;
     this.#events = events;
+    this.#metrics = metrics;
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
@@ -76,6 +86,7 @@ export class Session {
   /** Starts the watches; with a seed, resolves once the seeded material is written. */
   async start(seed?: SessionSeed): Promise<void> {
     const { config } = this;
+    this.#metrics.keepOutputs(configuredOutputs(config));
     this.#heartbeat = setInterval(() => {
       this.health.beat();
       void this.check();
@@ -84,55 +95,33 @@ export class Session {
     this.health.beat();
 
     if (writesX509(config)) {
-      this.#watch(
-        'X.509-SVID',
-        this.#client.watchX509Context({
-          onUpdate: (context) => {
-            if (this.#acceptX509(context)) this.#scheduleWrite();
-          },
-          onError: (error) => this.#discarded('X.509-SVID', X509_OUTPUT, error),
-          onStateChange: (state) => this.#agentState(state),
-        }),
-      );
+      const created = X509Source.create({ ...this.#sourceOptions('X.509-SVID', X509_OUTPUT, 'x509_context', true), picker: x509Picker(config) });
+      void this.#opened('X.509-SVID', created, (source) => {
+        const onUpdate = (context: X509Context): void => {
+          this.#metrics.updateReceived('x509_context');
+          if (this.#acceptX509(context)) this.#scheduleWrite();
+        };
+        source.on('update', ({ context }) => onUpdate(context));
+        onUpdate(source.context);
+      });
     }
-    if (config.jwtBundle !== undefined) {
-      this.#watch(
-        'JWT bundle',
-        this.#client.watchJwtBundles({
-          onUpdate: (bundles) => {
+    const jwtSvids = config.jwtSvids.map((jwt) => ({ jwt, seeded: seed?.jwtSvids.get(jwtRequestKey(jwt)) }));
+    for (const { jwt, seeded } of jwtSvids) if (seeded !== undefined) this.#acceptJwtSvid(jwt, seeded);
+    if (config.jwtBundle !== undefined || jwtSvids.length > 0) {
+      const created = JwtSource.create(this.#sourceOptions('JWT bundle', JWT_BUNDLE_OUTPUT, 'jwt_bundles', !writesX509(config)));
+      void this.#opened('JWT bundle', created, (source) => {
+        if (config.jwtBundle !== undefined) {
+          const onUpdate = (bundles: JwtBundleSet): void => {
+            this.#metrics.updateReceived('jwt_bundles');
             this.#plan.setJwtBundles(bundles);
             this.health.recordAccepted(JWT_BUNDLE_OUTPUT);
             this.#scheduleWrite();
-          },
-          onError: (error) => this.#discarded('JWT bundle', JWT_BUNDLE_OUTPUT, error),
-          ...(!writesX509(config) ? { onStateChange: (state: ConnectionState) => this.#agentState(state) } : {}),
-        }),
-      );
-    }
-    // With no stream to watch, the JWT-SVID fetches are what tells whether the agent is reachable.
-    const fetchesReportAgent = !writesX509(config) && config.jwtBundle === undefined;
-    for (const jwt of config.jwtSvids) {
-      const seeded = seed?.jwtSvids.get(jwtRequestKey(jwt));
-      if (seeded !== undefined) this.#acceptJwtSvid(jwt, seeded);
-      const renewer = new JwtSvidRenewer(this.#client, {
-        audience: jwt.audience,
-        extraAudiences: jwt.extraAudiences,
-        spiffeId: jwt.spiffeId,
-        hint: config.hint,
-        onToken: (svid) => {
-          this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
-          this.#acceptJwtSvid(jwt, svid);
-          if (fetchesReportAgent) this.health.setAgentState('connected');
-          this.#scheduleWrite();
-        },
-        onError: (error, retryInMs) => {
-          this.#problem(`${describeJwt(jwt)} not fetched; the last good token stays; retrying in ${retryInMs} ms`, error);
-          this.health.recordRejected(jwtSvidOutput(jwt.fileName), error.message);
-          if (fetchesReportAgent && error instanceof WorkloadApiError) this.health.setAgentState('retrying', error.message);
-        },
+          };
+          source.on('update', onUpdate);
+          onUpdate(source.bundles);
+        }
+        for (const { jwt } of jwtSvids) this.#renew(source, jwt);
       });
-      this.#renewers.push(renewer);
-      renewer.start();
     }
 
     if (seed?.x509Context !== undefined) this.#acceptX509(seed.x509Context);
@@ -167,8 +156,9 @@ export class Session {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.#abort.abort();
     for (const renewer of this.#renewers) renewer.stop();
-    for (const watch of this.#watches) watch.close();
+    await Promise.all(this.#sources.map((source) => source.close()));
     this.#client.close();
     await Promise.all([this.#writing, this.#checking]);
   }
@@ -196,15 +186,68 @@ export class Session {
     this.health.setProblem('files', problem);
   }
 
-  #watch(what: string, watch: Watch): void {
-    this.#watches.push(watch);
-    watch.done.catch((error: unknown) => {
-      if (this.#closed) return;
-      const failure = error instanceof Error ? error : new Error(String(error));
-      this.#log.error({ err: failure }, `${what} watch stopped: ${failure.message}`);
-      this.health.recordFatal(failure.message);
-      this.#events.onFatal(failure);
+  /**
+   * What every source of the session shares: the session's client, no deadline on the first value (a
+   * daemon waits for its agent however long it takes, reporting why in its health), and listeners for
+   * what goes wrong while it waits and after.
+   */
+  #sourceOptions(what: string, output: OutputName, kind: UpdateKind, reportsAgent: boolean): SourceOptions {
+    return {
+      client: this.#client,
+      signal: this.#abort.signal,
+      timeoutMs: Infinity,
+      on: {
+        error: (error) => this.#discarded(what, output, kind, error),
+        state: (state) => {
+          if (reportsAgent) this.#agentState(state);
+          if (state.status === 'failed') this.#stopped(what, state.error);
+        },
+      },
+    };
+  }
+
+  /** Takes a source in once it has its first value; a create() that fails ends the session's identity for good. */
+  async #opened<S extends X509Source | JwtSource>(what: string, created: Promise<S>, use: (source: S) => void): Promise<void> {
+    let source: S;
+    try {
+      source = await created;
+    } catch (error) {
+      if (!this.#closed) this.#stopped(what, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.#closed) return void source.close();
+    this.#sources.push(source);
+    use(source);
+  }
+
+  /** A stream that ended for good (e.g. InvalidArgument): the helper cannot go on. */
+  #stopped(what: string, failure: Error): void {
+    if (this.#closed || this.#fatal) return;
+    this.#fatal = true;
+    this.#log.error({ err: failure }, `${what} watch stopped: ${failure.message}`);
+    this.health.recordFatal(failure.message);
+    this.#events.onFatal(failure);
+  }
+
+  #renew(source: JwtSource, jwt: JwtSvidOutput): void {
+    const renewer = new JwtSvidRenewer(source, {
+      audience: jwt.audience,
+      extraAudiences: jwt.extraAudiences,
+      spiffeId: jwt.spiffeId,
+      hint: this.config.hint,
+      onToken: (svid) => {
+        this.#metrics.updateReceived('jwt_svid');
+        this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
+        this.#acceptJwtSvid(jwt, svid);
+        this.#scheduleWrite();
+      },
+      onError: (error, retryInMs) => {
+        this.#problem(`${describeJwt(jwt)} not fetched; the last good token stays; retrying in ${retryInMs} ms`, error);
+        this.health.recordRejected(jwtSvidOutput(jwt.fileName), error.message);
+      },
     });
+    this.#renewers.push(renewer);
+    renewer.start();
   }
 
   #acceptX509(context: X509Context): boolean {
@@ -213,6 +256,7 @@ export class Session {
       svids = this.#plan.setX509(context, new Date());
     } catch (error) {
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
+      this.#metrics.updateSkipped('x509_context', 'no_matching_svid');
       this.health.recordRejected(X509_OUTPUT, messageOf(error));
       return false;
     }
@@ -240,6 +284,7 @@ export class Session {
   #agentState(state: ConnectionState): void {
     const detail = 'error' in state ? state.error.message : undefined;
     this.health.setAgentState(state.status, detail);
+    this.#metrics.connection(state.status);
     if (state.status === 'retrying') {
       this.lastProblem = state.error.message;
       this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
@@ -251,8 +296,16 @@ export class Session {
   }
 
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
-  #discarded(what: string, output: string, error: Error): void {
+  #discarded(what: string, output: OutputName, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
+    // The X509Source's picker found no SVID for the config's hint: the whole update is refused.
+    if (error instanceof RenderError) {
+      this.#problem(`${what} update skipped; the last good files stay`, error);
+      this.#metrics.updateSkipped(kind, 'no_matching_svid');
+      this.health.recordRejected(output, error.message);
+      return;
+    }
+    if (error instanceof InvalidMessageError) this.#metrics.updateSkipped(kind, 'invalid_message');
     this.#problem(`${what} update discarded; the last good files stay`, error);
     this.health.recordRejected(output, error.message);
   }
@@ -273,9 +326,16 @@ export class Session {
     const ready = this.#plan.ready();
     const complete = this.#plan.complete();
     const files = this.#plan.files();
+    const looseFiles = this.#plan.looseFiles();
+    const expiries = this.#plan.expiries();
     try {
-      const { changed } = await this.#writer.write(files, { carry: this.#plan.names() });
+      // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
+      let changed = false;
+      for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
+      const carry = this.#plan.names();
+      if (files.length > 0 || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
+      if (changed) this.#metrics.filesWritten(new Date(), expiries);
       this.health.setWarning('write', undefined);
       this.#setFilesProblem(undefined);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
@@ -284,6 +344,7 @@ export class Session {
     } catch (error) {
       const message = messageOf(error);
       this.lastProblem = message;
+      this.#metrics.writeFailed();
       this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);
       this.#log.error(`files not written; the previous set stays: ${message}`);
     }

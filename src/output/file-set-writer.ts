@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncPath, writeNewFile } from './durable.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -65,14 +66,6 @@ async function exists(path: string): Promise<boolean> {
   return lstat(path).then(() => true, () => false);
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Writes a set of files into one directory so that, at every instant, the visible files form one
@@ -114,7 +107,7 @@ export class FileSetWriter {
    * keys must not be written to whatever lies beneath.
    */
   restore(): Promise<{ changed: boolean }> {
-    return this.#enqueue(() => this.#write(this.#last ?? [], false));
+    return this.#enqueue(async () => (this.#last === undefined ? { changed: false } : this.#write(this.#last, false)));
   }
 
   #enqueue<T>(action: () => Promise<T>): Promise<T> {
@@ -194,7 +187,7 @@ export class FileSetWriter {
       await chmod(generationPath, 0o755);
       // Written side by side: their fsyncs overlap instead of queueing (the one slow step of a
       // rotation). Every write settles before the directory is synced, or removed on a failure.
-      const written = await Promise.allSettled(files.map((file) => this.#writeFile(join(generationPath, file.name), file)));
+      const written = await Promise.allSettled(files.map((file) => writeNewFile(join(generationPath, file.name), file)));
       const failure = written.find((result) => result.status === 'rejected');
       if (failure !== undefined) throw failure.reason;
       await fsyncPath(generationPath);
@@ -256,18 +249,6 @@ export class FileSetWriter {
       }
     } catch (error) {
       throw new OutputError(`cannot create the output directory ${this.dir}: ${(error as Error).message}`);
-    }
-  }
-
-  async #writeFile(path: string, file: OutputFile): Promise<void> {
-    // "wx": the generation directory is new, so anything already there is an attack, not ours.
-    const handle = await open(path, 'wx', file.mode);
-    try {
-      await handle.writeFile(file.content);
-      await handle.chmod(file.mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
     }
   }
 

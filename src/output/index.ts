@@ -1,1 +1,2 @@
 export { FileSetWriter, OutputError, fileNameProblem, type OutputFile, type WriteOptions } from './file-set-writer.ts';
+export { replaceFile } from './single-file.ts';

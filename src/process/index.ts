@@ -1,7 +1,7 @@
 export { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
 export type { ProcessLogger } from './logger.ts';
-export { Notifier, type NotifierOptions, type NotifyAction } from './notifier.ts';
+export { Notifier, type NotifierOptions } from './notifier.ts';
 export { parentDeathPrefix } from './parent-death.ts';
 export { runReloadCommand, signalPidFile } from './reload.ts';
 export { CommandNotFoundError, resolveCommand } from './resolve-command.ts';
-export { WrappedProgram, type ProgramSpec } from './wrapped-program.ts';
+export { WrappedProgram, type ProgramEvents, type ProgramSpec } from './wrapped-program.ts';

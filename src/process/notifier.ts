@@ -1,11 +1,12 @@
+import type { RenewAction } from '../config/index.ts';
+import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { runReloadCommand, signalPidFile } from './reload.ts';
 import type { WrappedProgram } from './wrapped-program.ts';
 
-export type NotifyAction = 'signal' | 'restart' | 'command' | 'none';
 
 export interface NotifierOptions {
-  readonly action: NotifyAction;
+  readonly action: RenewAction;
   /** For 'signal': sent to the program when it runs, and to the pid-file process. */
   readonly signal: NodeJS.Signals | undefined;
   readonly pidFile: string | undefined;
@@ -17,9 +18,15 @@ export interface NotifierOptions {
   readonly debounceMs: number;
   /** The action runs at most this long after a burst's first notification. Default 4 × debounceMs (consul-template's `wait` default). */
   readonly maxDelayMs?: number;
+  /** Once a burst is over, wait a random time in [0, splayMs] before acting. Default 0. */
+  readonly splayMs?: number;
+  /** In [0, 1), for the splay. Default Math.random. */
+  readonly random?: () => number;
   readonly log?: ProcessLogger;
+  /** Called after each action (retries included) with how it went, for metrics. */
+  readonly onOutcome?: (outcome: 'ok' | 'failed') => void;
   /** Backoff of retries after a failed action. Default 1 s doubling to 30 s. */
-  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
+  readonly retry?: BackoffPolicy;
 }
 
 /**
@@ -30,6 +37,9 @@ export interface NotifierOptions {
  * - A failed action is retried with backoff until it succeeds; a newer notification supersedes the
  *   pending retry (its own action does the job). A 'signal' retry does not signal the wrapped
  *   program again: only the pid-file process, which is what failed.
+ * - Splay: a random wait between the end of a burst and its action, so a trust bundle change that
+ *   reaches every replica of a fleet in the same second does not reload them all in that second.
+ *   Notifications during the wait join the action it leads to. Retries are not splayed again.
  */
 export class Notifier {
   readonly #options: NotifierOptions;
@@ -38,10 +48,13 @@ export class Notifier {
   /** A notification not acted on yet. */
   #dirty = false;
   #burst: { readonly startedAt: number; readonly timer: NodeJS.Timeout } | undefined;
+  #splay: NodeJS.Timeout | undefined;
+  /** The splay before the pending action has been waited out. */
+  #splayed = false;
   #running: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retrying = false;
-  #failures = 0;
+  readonly #backoff: Backoff;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -51,6 +64,7 @@ export class Notifier {
     this.#options = options;
     this.#log = options.log ?? silentLogger;
     this.#maxDelayMs = options.maxDelayMs ?? 4 * options.debounceMs;
+    this.#backoff = new Backoff(options.retry ?? { initialMs: 1_000, maxMs: 30_000 });
   }
 
   /** The files changed: act once the burst is over. Does nothing after close() or with action 'none'. */
@@ -87,6 +101,8 @@ export class Notifier {
     this.#dirty = false;
     clearTimeout(this.#burst?.timer);
     this.#burst = undefined;
+    clearTimeout(this.#splay);
+    this.#splay = undefined;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#checkIdle();
@@ -94,7 +110,7 @@ export class Notifier {
   }
 
   #isIdle(): boolean {
-    return !this.#dirty && this.#burst === undefined && this.#running === undefined && this.#retryTimer === undefined;
+    return !this.#dirty && this.#burst === undefined && this.#splay === undefined && this.#running === undefined && this.#retryTimer === undefined;
   }
 
   #checkIdle(): void {
@@ -103,7 +119,19 @@ export class Notifier {
   }
 
   #kick(): void {
-    if (this.#closed || this.#running !== undefined || this.#burst !== undefined || !this.#dirty) return this.#checkIdle();
+    if (this.#closed || this.#running !== undefined || this.#burst !== undefined || this.#splay !== undefined || !this.#dirty) return this.#checkIdle();
+    const splayMs = this.#options.splayMs ?? 0;
+    if (splayMs > 0 && !this.#retrying && !this.#splayed) {
+      const wait = Math.floor((this.#options.random ?? Math.random)() * (splayMs + 1));
+      this.#log.info({ splayMs: wait }, 'telling the program after a random delay (renew_splay)');
+      this.#splay = setTimeout(() => {
+        this.#splay = undefined;
+        this.#splayed = true;
+        this.#kick();
+      }, wait);
+      return;
+    }
+    this.#splayed = false;
     this.#dirty = false;
     const retry = this.#retrying;
     this.#retrying = false;
@@ -116,16 +144,17 @@ export class Notifier {
   async #attempt(retry: boolean): Promise<void> {
     try {
       await this.#act(retry);
-      this.#failures = 0;
+      this.#backoff.reset();
+      if (this.#options.action !== 'none') this.#options.onOutcome?.('ok');
     } catch (error) {
+      this.#options.onOutcome?.('failed');
       const message = error instanceof Error ? error.message : String(error);
       if (this.#closed) return;
       if (this.#dirty) {
         this.#log.warn({}, `telling the program failed; a newer change will be acted on instead: ${message}`);
         return;
       }
-      const { initialMs, maxMs } = this.#options.retry ?? { initialMs: 1_000, maxMs: 30_000 };
-      const delay = Math.min(maxMs, initialMs * 2 ** this.#failures++);
+      const delay = this.#backoff.next();
       this.#log.warn({ retryInMs: delay }, `telling the program failed; retrying: ${message}`);
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;

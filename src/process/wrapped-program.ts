@@ -1,5 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
-import { describeExit, type ExitStatus } from './exit-status.ts';
+import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
+import type { CmdExit } from '../config/index.ts';
+import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
@@ -11,10 +13,20 @@ export interface ProgramSpec {
   readonly stopSignal: NodeJS.Signals;
   /** How long after the stop signal the program's process group gets SIGKILL. */
   readonly killTimeoutMs: number;
-  /** 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff. */
-  readonly onExit: 'exit' | 'restart';
-  /** The restart delay starts at 1 s and doubles up to this. */
+  /**
+   * 'exit': the program's own exit ends it for good; 'restart': it is started again, with backoff;
+   * 'rerun': it stays down until start() is called again (the Go helper starts it at the next update).
+   */
+  readonly onExit: CmdExit;
+  /** The restart delay starts at 1 s and doubles up to this (the one Backoff policy, with its jitter). */
   readonly restartBackoffMaxMs: number;
+}
+
+/** What happens to the program, for metrics. */
+export interface ProgramEvents {
+  started(pid: number | undefined): void;
+  /** Its exit code, 128+n when signal n ended it. */
+  exited(code: number): void;
 }
 
 /** A program that ran this long had a healthy start: its next crash restarts it without delay growth. */
@@ -41,9 +53,10 @@ interface Child {
 export class WrappedProgram {
   readonly #spec: ProgramSpec;
   readonly #log: ProcessLogger;
+  readonly #events: ProgramEvents | undefined;
   #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  readonly #backoff: Backoff;
   /** Set by stop() or by the program's own exit with onExit 'exit': nothing starts any more. */
   #over = false;
   #stopping: Promise<ExitStatus> | undefined;
@@ -57,9 +70,11 @@ export class WrappedProgram {
     this.#settle = resolve;
   });
 
-  constructor(spec: ProgramSpec, log: ProcessLogger = silentLogger) {
+  constructor(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents) {
     this.#spec = spec;
     this.#log = log;
+    this.#events = events;
+    this.#backoff = new Backoff({ initialMs: FIRST_RESTART_DELAY_MS, maxMs: spec.restartBackoffMaxMs });
   }
 
   /** The running program's pid (also while it is being stopped), else undefined. */
@@ -95,6 +110,7 @@ export class WrappedProgram {
     this.#child = child;
     void exit.then((status) => this.#onExit(child, status));
     this.#log.info({ pid, command: this.#spec.command, args: this.#spec.args, parentDeathSignal: prefix !== undefined }, 'program started');
+    this.#events?.started(pid);
   }
 
   /** Sends `signal` to the program; false when it is not running. */
@@ -151,9 +167,14 @@ export class WrappedProgram {
   #onExit(child: Child, status: ExitStatus): void {
     clearTimeout(child.killTimer);
     this.#lastStatus = status;
+    this.#events?.exited(exitCodeOf(status));
     if (this.#child === child) this.#child = undefined;
     if (child.ending) {
       this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}`);
+      return;
+    }
+    if (this.#spec.onExit === 'rerun') {
+      this.#log.info({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)}; it is started again at the next update`);
       return;
     }
     this.#log.warn({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)} without being asked to stop`);
@@ -162,8 +183,8 @@ export class WrappedProgram {
       this.#settle(status);
       return;
     }
-    if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#failures = 0;
-    const delay = Math.min(this.#spec.restartBackoffMaxMs, FIRST_RESTART_DELAY_MS * 2 ** this.#failures++);
+    if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#backoff.reset();
+    const delay = this.#backoff.next();
     this.#log.info({ delayMs: delay }, 'restarting the program after a delay');
     this.#restartTimer = setTimeout(() => {
       try {

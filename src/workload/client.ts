@@ -14,6 +14,9 @@ export type ConnectionState =
   | { readonly status: 'failed'; readonly error: WorkloadApiError }
   | { readonly status: 'closed' };
 
+/** One word for the connection's state, as health and metrics report it. */
+export type ConnectionStatus = ConnectionState['status'];
+
 /** Called synchronously from the stream; an exception a handler throws is not caught (it is the caller's bug). */
 export interface WatchHandler<T> {
   /** A fresh, validated value built from one whole message: anything absent from it is gone. */

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_CONFIG_FILE, UsageError, parseCommandLine } from '../../cmd/args.ts';
+import { UsageError, parseCommandLine } from '../../cmd/args.ts';
 
 test("the Go helper's single-dash flags and the GNU forms", () => {
-  assert.deepEqual(parseCommandLine([]), { configFile: DEFAULT_CONFIG_FILE, daemonMode: undefined, action: 'run' });
+  assert.deepEqual(parseCommandLine([]), { configFile: undefined, daemonMode: undefined, action: 'run' });
   assert.deepEqual(parseCommandLine(['-config', 'a.conf']), { configFile: 'a.conf', daemonMode: undefined, action: 'run' });
   assert.deepEqual(parseCommandLine(['--config=b.conf', '-daemon-mode=false']), { configFile: 'b.conf', daemonMode: false, action: 'run' });
   assert.equal(parseCommandLine(['--daemon-mode']).daemonMode, true);

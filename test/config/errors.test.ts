@@ -1,44 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { X509, refuse } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
 
-/** The one-line message for a refused config, checked to be a ConfigError on one line. */
-function refuse(text: string, file = 'helper.conf'): ConfigError {
-  try {
-    parseConfig(text, file);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
-    assert.ok(!/[\r\n]/.test(error.message), `more than one line: ${error.message}`);
-    assert.ok(error.message.startsWith(`${file}`), error.message);
-    return error;
-  }
-  assert.fail(`accepted:\n${text}`);
-}
-
-test('unknown keys, at the top, in health_checks and in jwt_svids entries, name the nearest known key', () => {
-  assert.equal(refuse(`${X509}renew_signa = "SIGHUP"`).message, 'helper.conf:4: renew_signa: unknown key (did you mean renew_signal?)');
-  assert.equal(refuse(`${X509}agentAddress = "/x"`).message, 'helper.conf:4: agentAddress: unknown key (did you mean agent_address?)');
-  assert.equal(refuse(`${X509}[health_checks]\nbind_prot = 1`).message, 'helper.conf:5: health_checks.bind_prot: unknown key (did you mean bind_port?)');
+test('unknown keys, at the top, in health_checks and in jwt_svids entries, name the nearest known key', async () => {
+  assert.equal((await refuse(`${X509}renew_signa = "SIGHUP"`)).message, 'helper.conf:4: renew_signa: unknown key (did you mean renew_signal?)');
+  assert.equal((await refuse(`${X509}agentAddress = "/x"`)).message, 'helper.conf:4: agentAddress: unknown key (did you mean agent_address?)');
+  assert.equal((await refuse(`${X509}[health_checks]\nbind_prot = 1`)).message, 'helper.conf:5: health_checks.bind_prot: unknown key (did you mean bind_port?)');
   assert.equal(
-    refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"\n[[jwt_svids]]\njwt_audienc = "b"`).message,
+    (await refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"\n[[jwt_svids]]\njwt_audienc = "b"`)).message,
     'helper.conf:8: jwt_svids[1].jwt_audienc: unknown key (did you mean jwt_audience?)',
   );
-  assert.equal(refuse(`${X509}colour = "blue"`).message, 'helper.conf:4: colour: unknown key');
-  const error = refuse(`${X509}health_checks.bind_prot = 1`);
+  assert.equal((await refuse(`${X509}colour = "blue"`)).message, 'helper.conf:4: colour: unknown key');
+  const error = await refuse(`${X509}health_checks.bind_prot = 1`);
   assert.deepEqual([error.line, error.key], [4, 'health_checks.bind_prot']);
 });
 
-test('a key in the wrong place says where it belongs', () => {
-  assert.equal(refuse(`${X509}bind_port = 8081`).message, 'helper.conf:4: bind_port: unknown key (it belongs under [health_checks])');
-  assert.equal(refuse(`${X509}jwt_audience = "a"`).message, 'helper.conf:4: jwt_audience: unknown key (it belongs in a [[jwt_svids]] entry)');
+test('a key in the wrong place says where it belongs', async () => {
+  assert.equal((await refuse(`${X509}bind_port = 8081`)).message, 'helper.conf:4: bind_port: unknown key (it belongs under [health_checks])');
+  assert.equal((await refuse(`${X509}jwt_audience = "a"`)).message, 'helper.conf:4: jwt_audience: unknown key (it belongs in a [[jwt_svids]] entry)');
   assert.equal(
-    refuse(`${X509}[health_checks]\nlistener_enabled = true\nrenew_signal = "SIGHUP"`).message,
+    (await refuse(`${X509}[health_checks]\nlistener_enabled = true\nrenew_signal = "SIGHUP"`)).message,
     'helper.conf:6: health_checks.renew_signal: unknown key (top-level keys must come before the first [health_checks] header)',
   );
   assert.equal(
-    refuse(`[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"\ncmd = "app"`).message,
+    (await refuse(`[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"\ncmd = "app"`)).message,
     'helper.conf:4: jwt_svids[0].cmd: unknown key (top-level keys must come before the first [[jwt_svids]] header)',
   );
 });
@@ -66,7 +52,7 @@ const WRONG_TYPES: Array<[key: string, value: string, expected: string]> = [
   ['renew_debounce', 'inf', 'expected a duration such as "500ms", "30s", "2m", "1h" or "1m30s", or whole seconds, got number Infinity'],
   ['stop_signal', '[]', 'expected a signal name such as "SIGHUP", got an array'],
   ['kill_timeout', 'true', 'expected a duration'],
-  ['cmd_exit', '"respawn"', 'expected one of "exit", "restart", got string "respawn"'],
+  ['cmd_exit', '"respawn"', 'expected one of "exit", "restart", "rerun", got string "respawn"'],
   ['cmd_restart_backoff_max', '"1 minute"', 'expected a duration'],
   ['oneshot_timeout', '{}', 'expected a duration'],
   ['log_level', '"verbose"', 'expected one of "trace", "debug", "info", "warn", "error", "fatal", got string "verbose"'],
@@ -74,15 +60,15 @@ const WRONG_TYPES: Array<[key: string, value: string, expected: string]> = [
   ['federated_bundle_file_name', '1', 'expected a file name, got number 1'],
 ];
 
-test('a wrong type or value for any top-level key is one line naming the file, line and key', () => {
+test('a wrong type or value for any top-level key is one line naming the file, line and key', async () => {
   for (const [key, value, expected] of WRONG_TYPES) {
     // The X.509 keys are tested on a JWT-bundle-only config so the set stays incomplete on purpose.
     const text = key.startsWith('svid_') ? `jwt_bundle_file_name = "b.json"\n\n\n${key} = ${value}` : `${X509}${key} = ${value}`;
-    assert.ok(refuse(text).message.startsWith(`helper.conf:4: ${key}: ${expected}`), `${key}: ${refuse(text).message}`);
+    assert.ok((await refuse(text)).message.startsWith(`helper.conf:4: ${key}: ${expected}`), `${key}: ${(await refuse(text)).message}`);
   }
 });
 
-test('wrong values inside health_checks and jwt_svids name the key path and line', () => {
+test('wrong values inside health_checks and jwt_svids name the key path and line', async () => {
   const health: Array<[string, string]> = [
     ['listener_enabled = "yes"', 'health_checks.listener_enabled: expected true or false, got string "yes"'],
     ['bind_port = 70000', 'health_checks.bind_port: expected a port number 0-65535, got number 70000'],
@@ -95,33 +81,33 @@ test('wrong values inside health_checks and jwt_svids name the key path and line
     ['readiness_path = "/live"', 'health_checks.readiness_path: is the same path as liveness_path: "/live"'],
   ];
   for (const [line, expected] of health) {
-    assert.ok(refuse(`${X509}[health_checks]\n${line}`).message.startsWith(`helper.conf:5: ${expected}`), refuse(`${X509}[health_checks]\n${line}`).message);
+    assert.ok((await refuse(`${X509}[health_checks]\n${line}`)).message.startsWith(`helper.conf:5: ${expected}`), (await refuse(`${X509}[health_checks]\n${line}`)).message);
   }
   const entry = '[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"\n';
-  assert.equal(refuse(`${entry}[[jwt_svids]]\njwt_audience = 5\njwt_svid_file_name = "b.jwt"`).message, 'helper.conf:5: jwt_svids[1].jwt_audience: expected a string, got number 5');
+  assert.equal((await refuse(`${entry}[[jwt_svids]]\njwt_audience = 5\njwt_svid_file_name = "b.jwt"`)).message, 'helper.conf:5: jwt_svids[1].jwt_audience: expected a string, got number 5');
   assert.equal(
-    refuse(`${entry}jwt_extra_audiences = ["b", ""]`).message,
+    (await refuse(`${entry}jwt_extra_audiences = ["b", ""]`)).message,
     'helper.conf:4: jwt_svids[0].jwt_extra_audiences: expected an array of non-empty strings, got an array',
   );
-  assert.match(refuse(`${entry}jwt_svid_spiffe_id = "spiffe://Example.org/x"`).message, /^helper\.conf:4: jwt_svids\[0\]\.jwt_svid_spiffe_id: "spiffe:\/\/Example\.org\/x" is not a SPIFFE ID/);
-  assert.match(refuse(`${entry}jwt_svid_spiffe_id = "spiffe://example.org/../x"`).message, /jwt_svid_spiffe_id: .* is not a SPIFFE ID/);
+  assert.match((await refuse(`${entry}jwt_svid_spiffe_id = "spiffe://Example.org/x"`)).message, /^helper\.conf:4: jwt_svids\[0\]\.jwt_svid_spiffe_id: "spiffe:\/\/Example\.org\/x" is not a SPIFFE ID/);
+  assert.match((await refuse(`${entry}jwt_svid_spiffe_id = "spiffe://example.org/../x"`)).message, /jwt_svid_spiffe_id: .* is not a SPIFFE ID/);
   // Inline tables: the line of the array they are written in.
   assert.equal(
-    refuse('jwt_svids = [\n  { jwt_audience = "a", jwt_svid_file_name = "a.jwt" },\n  { jwt_audience = "b", jwt_svid_file_name = "../b.jwt" },\n]').message,
-    'helper.conf:1: jwt_svids[1].jwt_svid_file_name: "../b.jwt" must be a plain file name inside cert_dir (no "/")',
+    (await refuse('jwt_svids = [\n  { jwt_audience = "a", jwt_svid_file_name = "a.jwt" },\n  { jwt_audience = "b", jwt_svid_file_name = "..b.jwt" },\n]')).message,
+    'helper.conf:1: jwt_svids[1].jwt_svid_file_name: "..b.jwt" is not a usable file name (".", and names starting with "..", are reserved)',
   );
 });
 
-test('missing required keys and companions', () => {
-  assert.equal(refuse(`${X509}[[jwt_svids]]\njwt_svid_file_name = "a.jwt"`).message, 'helper.conf:4: jwt_svids[0].jwt_audience: is required (the audience the JWT-SVID is for)');
-  assert.equal(refuse(`${X509}[[jwt_svids]]\njwt_audience = ""\njwt_svid_file_name = "a.jwt"`).message, 'helper.conf:5: jwt_svids[0].jwt_audience: is required (the audience the JWT-SVID is for)');
-  assert.equal(refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"`).message, 'helper.conf:4: jwt_svids[0].jwt_svid_file_name: is required (the file the token is written to)');
+test('missing required keys and companions', async () => {
+  assert.equal((await refuse(`${X509}[[jwt_svids]]\njwt_svid_file_name = "a.jwt"`)).message, 'helper.conf:4: jwt_svids[0].jwt_audience: is required (the audience the JWT-SVID is for)');
+  assert.equal((await refuse(`${X509}[[jwt_svids]]\njwt_audience = ""\njwt_svid_file_name = "a.jwt"`)).message, 'helper.conf:5: jwt_svids[0].jwt_audience: is required (the audience the JWT-SVID is for)');
+  assert.equal((await refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"`)).message, 'helper.conf:4: jwt_svids[0].jwt_svid_file_name: is required (the file the token is written to)');
   assert.equal(
-    refuse('cert_dir = "/tmp"\nsvid_file_name = "a.pem"\nsvid_key_file_name = "k.pem"').message,
+    (await refuse('cert_dir = "/tmp"\nsvid_file_name = "a.pem"\nsvid_key_file_name = "k.pem"')).message,
     'helper.conf:2: svid_bundle_file_name: is required with svid_file_name and svid_key_file_name (the X.509 files are written as a set)',
   );
   assert.equal(
-    refuse('cert_dir = "/tmp"\nlog_level = "debug"').message,
+    (await refuse('cert_dir = "/tmp"\nlog_level = "debug"')).message,
     'helper.conf: nothing to write: set svid_file_name, svid_key_file_name and svid_bundle_file_name, combined_pem_file_name, a PKCS#12 file, an [[x509_svids]] or [[jwt_svids]] entry, jwt_bundle_file_name, or layout',
   );
   const companions: Array<[string, string]> = [
@@ -135,59 +121,60 @@ test('missing required keys and companions', () => {
     ['renew_signal = "HUP"\nrenew_action = "none"', 'helper.conf:4: renew_signal: is set but renew_action is "none": remove one'],
     ['federated_bundle_file_name = "fed.pem"', 'helper.conf:4: federated_bundle_file_name: must contain "{trust_domain}", replaced by each federated trust domain name'],
   ];
-  for (const [lines, expected] of companions) assert.equal(refuse(`${X509}${lines}`).message, expected);
+  for (const [lines, expected] of companions) assert.equal((await refuse(`${X509}${lines}`)).message, expected);
   assert.equal(
-    refuse('jwt_bundle_file_name = "b.json"\nfederated_bundle_file_name = "{trust_domain}.pem"').message,
+    (await refuse('jwt_bundle_file_name = "b.json"\nfederated_bundle_file_name = "{trust_domain}.pem"')).message,
     'helper.conf:2: federated_bundle_file_name: needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)',
   );
 });
 
-test('file names are plain, inside cert_dir, and distinct', () => {
+test('file names are plain, inside cert_dir, and distinct', async () => {
   for (const name of ['../etc/key.pem', '/etc/key.pem', 'sub/key.pem']) {
-    assert.equal(refuse(`${X509}jwt_bundle_file_name = ${JSON.stringify(name)}`).message, `helper.conf:4: jwt_bundle_file_name: ${JSON.stringify(name)} must be a plain file name inside cert_dir (no "/")`);
+    assert.equal((await refuse(`${X509}jwt_bundle_file_name = ${JSON.stringify(name)}`)).message, `helper.conf:4: jwt_bundle_file_name: ${JSON.stringify(name)} must be a plain file name inside cert_dir (no "/")`);
   }
   for (const name of ['..', '..data', '.']) {
-    assert.match(refuse(`${X509}jwt_bundle_file_name = ${JSON.stringify(name)}`).message, /^helper\.conf:4: jwt_bundle_file_name: .* is not a usable file name/);
+    assert.match((await refuse(`${X509}jwt_bundle_file_name = ${JSON.stringify(name)}`)).message, /^helper\.conf:4: jwt_bundle_file_name: .* is not a usable file name/);
   }
-  assert.equal(refuse(`${X509}jwt_bundle_file_name = ""`).message, 'helper.conf:4: jwt_bundle_file_name: expected a file name, got string ""');
+  assert.equal((await refuse(`${X509}jwt_bundle_file_name = ""`)).message, 'helper.conf:4: jwt_bundle_file_name: expected a file name, got string ""');
   assert.equal(
-    refuse('svid_file_name = "a.pem"\nsvid_key_file_name = "a.pem"\nsvid_bundle_file_name = "b.pem"').message,
+    (await refuse('svid_file_name = "a.pem"\nsvid_key_file_name = "a.pem"\nsvid_bundle_file_name = "b.pem"')).message,
     'helper.conf:2: svid_key_file_name: names the same file as svid_file_name: "a.pem"',
   );
   assert.equal(
-    refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "svid.pem"`).message,
+    (await refuse(`${X509}[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "svid.pem"`)).message,
     'helper.conf:6: jwt_svids[0].jwt_svid_file_name: names the same file as svid_file_name: "svid.pem"',
   );
   assert.equal(
-    refuse(`${X509}jwt_bundle_file_name = "fed_x.pem"\nfederated_bundle_file_name = "fed_{trust_domain}.pem"`).message,
+    (await refuse(`${X509}jwt_bundle_file_name = "fed_x.pem"\nfederated_bundle_file_name = "fed_{trust_domain}.pem"`)).message,
     'helper.conf:5: federated_bundle_file_name: could name the same file as jwt_bundle_file_name: "fed_x.pem"',
   );
 });
 
-test('broken TOML is one line with line and column', () => {
-  const array = refuse('a = [1,\nb = 2');
+test('broken TOML is one line with line and column', async () => {
+  const array = await refuse('a = [1,\nb = 2');
   assert.equal(array.message, 'helper.conf:2:1: invalid TOML: unexpected "b"');
   assert.deepEqual([array.line, array.column], [2, 1]);
-  assert.match(refuse('svid_file_name = "unterminated').message, /^helper\.conf:1:\d+: invalid TOML: unexpected end of file$/);
-  assert.equal(refuse(`${X509}hint = "a"\nhint = "b"`).message, 'helper.conf:5:1: hint: is set more than once');
-  assert.equal(refuse(`${X509}[health_checks]\nbind_port = 1\n[health_checks]\nbind_port = 2`).message, 'helper.conf:6:1: health_checks: is set more than once');
+  assert.match((await refuse('svid_file_name = "unterminated')).message, /^helper\.conf:1:\d+: invalid TOML: unexpected end of file$/);
+  // With [tables] the file can only be TOML, which has no repeated keys.
+  assert.equal((await refuse(`${X509}hint = "a"\nhint = "b"\n[health_checks]`)).message, 'helper.conf:5:1: hint: is set more than once');
+  assert.equal((await refuse(`${X509}[health_checks]\nbind_port = 1\n[health_checks]\nbind_port = 2`)).message, 'helper.conf:6:1: health_checks: is set more than once');
 });
 
-test("the Go helper's HCL gets a line saying how to write it in TOML", () => {
+test('HCL written into a TOML file (one with [tables]) gets a line saying how to write it in TOML', async () => {
   assert.equal(
-    refuse(`${X509}health_checks {\n  listener_enabled = true\n}`).message,
-    'helper.conf:4: health_checks: "health_checks { ... }" is HCL, not TOML: write [health_checks] on its own line, then its keys, after all top-level keys',
+    (await refuse(`${X509}health_checks {\n  listener_enabled = true\n}\n[[jwt_svids]]`)).message,
+    'helper.conf:4: health_checks: "health_checks { ... }" is HCL, but this file is TOML (it has [tables]): write [health_checks] on its own line, then its keys, after all top-level keys',
   );
-  assert.equal(refuse(`${X509}cert_file_mode = 0644`).message, 'helper.conf:4: cert_file_mode: 0644 is not a TOML number (no leading zeros): write 0o644 or "0644"');
-  assert.equal(refuse(`${X509}key_file_mode = 0600 # owner only\ncmd = "x"`).message, 'helper.conf:4: key_file_mode: 0600 is not a TOML number (no leading zeros): write 0o600 or "0600"');
-  assert.equal(refuse(`// a comment\n${X509}`).message, 'helper.conf:1:1: invalid TOML: comments start with "#" ("//" and "/* */" are HCL)');
+  assert.equal((await refuse(`${X509}cert_file_mode = 0644\n[health_checks]`)).message, 'helper.conf:4: cert_file_mode: 0644 is not a TOML number (no leading zeros): write 0o644 or "0644"');
+  assert.equal((await refuse(`${X509}key_file_mode = 0600 # owner only\ncmd = "x"\n[health_checks]`)).message, 'helper.conf:4: key_file_mode: 0600 is not a TOML number (no leading zeros): write 0o600 or "0600"');
+  assert.equal((await refuse(`// a comment\n${X509}[health_checks]`)).message, 'helper.conf:1:1: invalid TOML: comments start with "#" ("//" and "/* */" are HCL)');
 });
 
-test('the file name in messages is the one given', () => {
-  assert.equal(refuse(`${X509}daemon_mode = 1`, '/etc/spiffe-helper/helper.conf').message, '/etc/spiffe-helper/helper.conf:4: daemon_mode: expected true or false, got number 1');
+test('the file name in messages is the one given', async () => {
+  assert.equal((await refuse(`${X509}daemon_mode = 1`, '/etc/spiffe-helper/helper.conf')).message, '/etc/spiffe-helper/helper.conf:4: daemon_mode: expected true or false, got number 1');
 });
 
-test('lines stay right around multi-line values and comments', () => {
+test('lines stay right around multi-line values and comments', async () => {
   const text = [
     '# comment = 1',
     'cmd = "app"',
@@ -201,5 +188,5 @@ test('lines stay right around multi-line values and comments', () => {
     X509,
     'renew_debounce = "soon"',
   ].join('\n');
-  assert.equal(refuse(text).message.split(': ')[0], 'helper.conf:14');
+  assert.equal((await refuse(text)).message.split(': ')[0], 'helper.conf:14');
 });

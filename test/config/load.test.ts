@@ -42,10 +42,10 @@ test('describeConfig tells the plan: paths, modes, endpoint, program, rotation, 
   const oneshot = describeConfig(await loadConfig(join(examples, 'oneshot.conf')));
   assert.ok(oneshot.includes('mode: one-shot (deadline 2m)'), oneshot.join('\n'));
   assert.ok(oneshot.includes('workload API: $SPIFFE_ENDPOINT_SOCKET'), oneshot.join('\n'));
-  const jwt = describeConfig(parseConfig('cert_dir = "/c"\n[[jwt_svids]]\njwt_audience = "db"\njwt_extra_audiences = ["cache"]\njwt_svid_file_name = "db.jwt"\njwt_svid_spiffe_id = "spiffe://example.org/w"\n[health_checks]\nlistener_enabled = true\nbind_port = 9000', 'h.conf'));
+  const jwt = describeConfig((await parseConfig('cert_dir = "/c"\n[[jwt_svids]]\njwt_audience = "db"\njwt_extra_audiences = ["cache"]\njwt_svid_file_name = "db.jwt"\njwt_svid_spiffe_id = "spiffe://example.org/w"\n[health_checks]\nlistener_enabled = true\nbind_port = 9000', 'h.conf')));
   assert.ok(jwt.includes('JWT-SVID for db, cache as spiffe://example.org/w:'), jwt.join('\n'));
   assert.ok(jwt.includes('  /c/db.jwt  0600  token, renewed at half its lifetime'), jwt.join('\n'));
-  assert.ok(jwt.some((line) => line.startsWith('health: http://127.0.0.1:9000/live and /ready')), jwt.join('\n'));
+  assert.ok(jwt.some((line) => line.startsWith('health: http://127.0.0.1:9000/live, /ready and /metrics')), jwt.join('\n'));
 });
 
 test('a missing, unreadable or broken config file is one clear line', async (t) => {

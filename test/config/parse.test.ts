@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
+import { X509 } from './support.ts';
 
-const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';
 
 // A Go helper config (HCL) as its users write it, and the same config in TOML: only the
 // health_checks block and the leading-zero modes change.
@@ -39,8 +39,8 @@ health_checks {
 
 const GO_AS_TOML = GO_HCL.replace(/ = 0(\d+)/g, ' = 0o$1').replace(/health_checks \{\n([^}]*)\}\n/, '[health_checks]\n$1');
 
-test('a Go helper config, written in TOML, keeps its meaning', () => {
-  const config = parseConfig(GO_AS_TOML, 'helper.conf');
+test('a Go helper config, written in TOML, keeps its meaning', async () => {
+  const config = await parseConfig(GO_AS_TOML, 'helper.conf');
   assert.equal(config.agentAddress, '/tmp/spire-agent/public/api.sock');
   assert.deepEqual(config.cmd, {
     command: 'ghostunnel',
@@ -56,27 +56,31 @@ test('a Go helper config, written in TOML, keeps its meaning', () => {
   assert.equal(config.daemonMode, true);
   assert.deepEqual(config.jwtBundle, { fileName: 'jwt_bundle.json' });
   assert.deepEqual(config.jwtSvids, [
-    { audience: 'aud', extraAudiences: ['x', 'y'], fileName: 'jwt.token', spiffeId: undefined },
-    { audience: 'other', extraAudiences: [], fileName: 'other.token', spiffeId: undefined },
+    { audience: 'aud', extraAudiences: ['x', 'y'], fileName: 'jwt.token', path: undefined, spiffeId: undefined },
+    { audience: 'other', extraAudiences: [], fileName: 'other.token', path: undefined, spiffeId: undefined },
   ]);
   assert.deepEqual(
     { ...config.healthChecks },
-    { listenerEnabled: true, bindAddress: '127.0.0.1', bindPort: 8090, livenessPath: '/healthz', readinessPath: '/readyz', readyExpiryMarginMs: 30_000, agentLostThresholdMs: 60_000 },
+    // A config with only the Go helper's keys listens where the Go helper does: on every interface.
+    { listenerEnabled: true, bindAddress: '0.0.0.0', bindPort: 8090, livenessPath: '/healthz', readinessPath: '/readyz', readyExpiryMarginMs: 30_000, agentLostThresholdMs: 60_000 },
   );
 });
 
-test('a Go helper mode of 0 means the default, as in the Go helper', () => {
-  const config = parseConfig(`${X509}cert_file_mode = 0\nkey_file_mode = "0000"`, 'helper.conf');
+test('a Go helper mode of 0 means the default, as in the Go helper', async () => {
+  const config = await parseConfig(`${X509}cert_file_mode = 0\nkey_file_mode = "0000"`, 'helper.conf');
   assert.equal(config.certFileMode, 0o644);
   assert.equal(config.keyFileMode, 0o600);
 });
 
-test('every default', () => {
-  const config = parseConfig(X509, 'helper.conf');
+test('every default', async () => {
+  const config = await parseConfig(X509, 'helper.conf');
   assert.deepEqual(
     { ...config, healthChecks: { ...config.healthChecks } },
     {
       file: 'helper.conf',
+      format: 'toml',
+      sources: new Map([['svid_file_name', 'helper.conf:1'], ['svid_key_file_name', 'helper.conf:2'], ['svid_bundle_file_name', 'helper.conf:3']]),
+      warnings: [],
       agentAddress: undefined,
       cmd: undefined,
       certDir: process.cwd(),
@@ -105,6 +109,7 @@ test('every default', () => {
       renewCommand: undefined,
       renewCommandTimeoutMs: 30_000,
       renewDebounceMs: 1_000,
+      renewSplayMs: 0,
       stopSignal: 'SIGTERM',
       killTimeoutMs: 10_000,
       cmdExit: 'exit',
@@ -114,7 +119,7 @@ test('every default', () => {
       logFormat: 'json',
       healthChecks: {
         listenerEnabled: false,
-        bindAddress: '127.0.0.1',
+        bindAddress: '0.0.0.0',
         bindPort: 8081,
         livenessPath: '/live',
         readinessPath: '/ready',
@@ -124,34 +129,34 @@ test('every default', () => {
     },
   );
   // Empty strings mean "not set", as in the Go helper.
-  const empty = parseConfig(`${X509}agent_address = ""\ncmd = ""\ncert_dir = ""\npid_file_name = ""`, 'helper.conf');
+  const empty = await parseConfig(`${X509}agent_address = ""\ncmd = ""\ncert_dir = ""\npid_file_name = ""`, 'helper.conf');
   assert.deepEqual([empty.agentAddress, empty.cmd, empty.certDir, empty.pidFileName], [undefined, undefined, process.cwd(), undefined]);
 });
 
-test('renew_action defaults to "signal" when renew_signal is set, and each action takes its companions', () => {
-  assert.equal(parseConfig(`${X509}renew_signal = "HUP"`, 'h.conf').renewAction, 'signal');
-  assert.equal(parseConfig(`${X509}renew_signal = "hup"`, 'h.conf').renewSignal, 'SIGHUP');
-  const restart = parseConfig(`${X509}cmd = "app"\nrenew_action = "restart"\ncmd_exit = "restart"\ncmd_restart_backoff_max = "1m"`, 'h.conf');
+test('renew_action defaults to "signal" when renew_signal is set, and each action takes its companions', async () => {
+  assert.equal((await parseConfig(`${X509}renew_signal = "HUP"`, 'h.conf')).renewAction, 'signal');
+  assert.equal((await parseConfig(`${X509}renew_signal = "hup"`, 'h.conf')).renewSignal, 'SIGHUP');
+  const restart = await parseConfig(`${X509}cmd = "app"\nrenew_action = "restart"\ncmd_exit = "restart"\ncmd_restart_backoff_max = "1m"`, 'h.conf');
   assert.deepEqual([restart.renewAction, restart.cmdExit, restart.cmdRestartBackoffMaxMs], ['restart', 'restart', 60_000]);
-  const command = parseConfig(
+  const command = (await parseConfig(
     `${X509}renew_action = "command"\nrenew_command = 'mariadb -e "FLUSH SSL"'\nrenew_command_timeout = "1m30s"\nrenew_debounce = "250ms"\nstop_signal = "QUIT"\nkill_timeout = 5\noneshot_timeout = "2m"`,
     'h.conf',
-  );
+  ));
   assert.deepEqual(command.renewCommand, { command: 'mariadb', args: ['-e', 'FLUSH SSL'] });
   assert.deepEqual(
     [command.renewCommandTimeoutMs, command.renewDebounceMs, command.stopSignal, command.killTimeoutMs, command.oneshotTimeoutMs],
     [90_000, 250, 'SIGQUIT', 5_000, 120_000],
   );
-  assert.equal(parseConfig(`${X509}renew_action = "none"`, 'h.conf').renewAction, 'none');
+  assert.equal((await parseConfig(`${X509}renew_action = "none"`, 'h.conf')).renewAction, 'none');
 });
 
-test('the other new keys', () => {
-  const config = parseConfig(
+test('the other new keys', async () => {
+  const config = (await parseConfig(
     `${X509}log_level = "debug"\nlog_format = "text"\nfederated_bundle_file_name = "federated_{trust_domain}.pem"\n` +
       `[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = "db.jwt"\njwt_svid_spiffe_id = "spiffe://example.org/web"\n` +
       `[health_checks]\nbind_address = "::"\nbind_port = 0\nready_expiry_margin = "2m"\nagent_lost_threshold = "0s"`,
     'h.conf',
-  );
+  ));
   assert.deepEqual([config.logLevel, config.logFormat, config.federatedBundleFileName], ['debug', 'text', 'federated_{trust_domain}.pem']);
   assert.equal(config.jwtSvids[0]!.spiffeId, 'spiffe://example.org/web');
   assert.deepEqual(
@@ -160,9 +165,9 @@ test('the other new keys', () => {
   );
 });
 
-test('either output alone is enough: a JWT-SVID, or the JWT bundle', () => {
-  assert.equal(parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf').x509, undefined);
-  assert.deepEqual(parseConfig('jwt_bundle_file_name = "b.json"', 'h.conf').jwtBundle, { fileName: 'b.json' });
+test('either output alone is enough: a JWT-SVID, or the JWT bundle', async () => {
+  assert.equal((await parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf')).x509, undefined);
+  assert.deepEqual((await parseConfig('jwt_bundle_file_name = "b.json"', 'h.conf')).jwtBundle, { fileName: 'b.json' });
 });
 
 test('cert_dir and pid_file_name resolve against the working directory, as in the Go helper, not the config file', async (t) => {
@@ -172,11 +177,11 @@ test('cert_dir and pid_file_name resolve against the working directory, as in th
   assert.equal(config.certDir, join(process.cwd(), 'certs'));
   assert.equal(config.pidFileName, join(process.cwd(), 'run/app.pid'));
   assert.equal(config.file, join(dir, 'helper.conf'));
-  assert.equal(parseConfig(`${X509}cert_dir = "/srv/certs/"`, 'h.conf').certDir, '/srv/certs');
+  assert.equal((await parseConfig(`${X509}cert_dir = "/srv/certs/"`, 'h.conf')).certDir, '/srv/certs');
 });
 
-test('agent_address is kept as written, for the client to check', () => {
+test('agent_address is kept as written, for the client to check', async () => {
   for (const address of ['unix:///run/spire/agent.sock', 'tcp://127.0.0.1:8081', '/run/spire/agent.sock', 'not even an address']) {
-    assert.equal(parseConfig(`${X509}agent_address = ${JSON.stringify(address)}`, 'h.conf').agentAddress, address);
+    assert.equal((await parseConfig(`${X509}agent_address = ${JSON.stringify(address)}`, 'h.conf')).agentAddress, address);
   }
 });

@@ -31,6 +31,20 @@ export interface FaultRow {
   readonly recoveryMs: readonly number[];
   /** Anything else measured, for the report. */
   readonly notes?: readonly string[];
+  /** The first few problems seen, for the report. */
+  readonly problems?: readonly string[];
+}
+
+/** Counts losses and keeps the first few reasons. */
+class Losses {
+  count = 0;
+  readonly examples: string[] = [];
+
+  add(problem: string | undefined, when: string): void {
+    if (problem === undefined) return;
+    this.count++;
+    if (this.examples.length < 3) this.examples.push(`${when}: ${problem}`);
+  }
 }
 
 const AGENT = new URL('./fixtures/agent.ts', import.meta.url).pathname;
@@ -58,12 +72,30 @@ function helperConfig(agentAddress: string, certDir: string): string {
   return x509Config(agentAddress, certDir, 'jwt_bundle_file_name = "jwt_bundle.json"\n[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = "db.jwt"');
 }
 
-/** Why the files in `certDir` are not one complete, consistent set now, or undefined when they are. */
+const OUTPUTS = ['svid.pem', 'svid_key.pem', 'svid_bundle.pem', 'db.jwt', 'jwt_bundle.json'];
+
+/**
+ * Why the files in `certDir` are not one complete, consistent set now, or undefined when they are.
+ * Every visible name must link into ..data, and the generation ..data names is read as one snapshot,
+ * so a swap during the check (rotations go on) is not taken for a loss; a generation removed under
+ * the check (two swaps) is read again.
+ */
 export async function setProblem(certDir: string): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const generation = await readlink(join(certDir, '..data')).catch(() => undefined);
+    if (generation === undefined) return `${certDir}/..data is missing`;
+    for (const name of OUTPUTS) {
+      if ((await readlink(join(certDir, name)).catch(() => undefined)) !== `..data/${name}`) return `${name} is not linked into ..data`;
+    }
+    const problem = await generationProblem(join(certDir, generation));
+    const outlived = problem !== undefined && (await readlink(join(certDir, '..data')).catch(() => undefined)) !== generation;
+    if (!outlived || attempt === 5) return problem;
+  }
+}
+
+async function generationProblem(dir: string): Promise<string | undefined> {
   try {
-    const [cert, key, bundle, jwt, jwtBundle] = await Promise.all(
-      ['svid.pem', 'svid_key.pem', 'svid_bundle.pem', 'db.jwt', 'jwt_bundle.json'].map((name) => readFile(join(certDir, name), 'utf8')),
-    );
+    const [cert, key, bundle, jwt, jwtBundle] = await Promise.all(OUTPUTS.map((name) => readFile(join(dir, name), 'utf8')));
     if (!keyMatches(cert!, key!)) return "the key is not the certificate's";
     if (!new X509Certificate(cert!).verify(new X509Certificate(bundle!).publicKey)) return 'the certificate is not issued by the bundle';
     if (jwt!.split('.').length !== 3) return 'db.jwt is not a JWT';
@@ -132,11 +164,11 @@ async function agentRestarts(
   const helper = await startHelper(c, dir, helperConfig(`unix://${socket}`, certs));
   let serial = await waitForSet(certs, () => true);
   let survived = 0;
-  let filesLost = 0;
+  const lost = new Losses();
   const recoveryMs: number[] = [];
   for (let i = 0; i < tries; i++) {
     await stop(agent, socket, helper);
-    if ((await setProblem(certs)) !== undefined) filesLost++;
+    lost.add(await setProblem(certs), `try ${i + 1}, agent down`);
     agent = await startAgent(c, socket);
     const started = Date.now();
     const previous = serial;
@@ -146,7 +178,7 @@ async function agentRestarts(
       recoveryMs.push(Date.now() - started);
     }
   }
-  return { fault, tries, survived, filesLost, recoveryMs };
+  return { fault, tries, survived, filesLost: lost.count, recoveryMs, problems: lost.examples };
 }
 
 /** The agent SIGKILLed at a random point (a rotation in flight), then started again. */
@@ -187,7 +219,7 @@ export async function badMessages(c: Cleanup, rounds: number): Promise<FaultRow>
   let serial = await waitForSet(certs, () => true);
   let tries = 0;
   let survived = 0;
-  let filesLost = 0;
+  const lost = new Losses();
   const recoveryMs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const message of BAD_MESSAGES) {
@@ -196,7 +228,7 @@ export async function badMessages(c: Cleanup, rounds: number): Promise<FaultRow>
       server.pushRaw(message(server));
       // The helper says it discarded the message, or (oversize) that the stream broke.
       await helper.waitForLog((l) => helper.logs.indexOf(l) >= seen && l.level >= 40, { timeoutMs: RECOVERY_TIMEOUT_MS }).catch(() => undefined);
-      if ((await serialOf(certs)) !== serial || (await setProblem(certs)) !== undefined) filesLost++;
+      lost.add((await serialOf(certs)) !== serial ? 'a bad message replaced the SVID' : await setProblem(certs), `message ${tries}`);
       const started = Date.now();
       await server.rotate();
       const previous = serial;
@@ -207,7 +239,7 @@ export async function badMessages(c: Cleanup, rounds: number): Promise<FaultRow>
       }
     }
   }
-  return { fault: 'garbage, mismatched, empty, foreign and oversize (5 MiB) messages', tries, survived, filesLost, recoveryMs };
+  return { fault: 'garbage, mismatched, empty, foreign and oversize (5 MiB) messages', tries, survived, filesLost: lost.count, recoveryMs, problems: lost.examples };
 }
 
 /** The helper SIGKILLed at a random point while rotations keep it writing, then started again. */
@@ -227,7 +259,7 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
     await rotations;
   });
   let survived = 0;
-  let filesLost = 0;
+  const lost = new Losses();
   const recoveryMs: number[] = [];
   let helper = await startHelper(c, dir, '', { configFile: config });
   await waitForSet(certs, () => true);
@@ -235,16 +267,19 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
     await randomPause(300);
     helper.child.kill('SIGKILL');
     await helper.exited();
-    if ((await setProblem(certs)) !== undefined) filesLost++;
+    lost.add(await setProblem(certs), `kill ${i + 1}, right after the kill`);
     const started = Date.now();
     helper = await startHelper(c, dir, '', { configFile: config });
     const written = await helper
       .waitForLog((l) => l.msg === 'files written' || l.msg === 'files unchanged; the program is not told', { timeoutMs: RECOVERY_TIMEOUT_MS })
       .then(() => true, () => false);
-    if (written && (await setProblem(certs)) === undefined) {
+    const problem = written ? await setProblem(certs) : undefined;
+    if (written && problem === undefined) {
       survived++;
       recoveryMs.push(Date.now() - started);
-    } else if (written) filesLost++;
+    }
+    lost.add(problem, `kill ${i + 1}, after the restart`);
+    if (!written) lost.examples.push(`kill ${i + 1}: the restarted helper wrote nothing within ${RECOVERY_TIMEOUT_MS / 1000} s`);
   }
   rotating = false;
   await rotations;
@@ -253,8 +288,9 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
     fault: 'helper SIGKILLed mid-write and restarted',
     tries,
     survived,
-    filesLost,
+    filesLost: lost.count,
     recoveryMs,
+    problems: lost.examples,
     notes: [`helper restarts: recovery is from the restart to the new helper's first write; ${generations} generation directories left`],
   };
 }

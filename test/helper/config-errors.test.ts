@@ -50,7 +50,7 @@ test('an agent address in no accepted form, or none at all, is refused before an
   const dir = await tempDir(t);
   const bad = await startHelper(t, dir, x509Config('tcp://localhost:8081', join(dir, 'certs')));
   assert.equal(await bad.exited(), 1);
-  assert.match(bad.stderr(), /^spiffe-helper: .*helper\.conf: agent_address: Workload API address "tcp:\/\/localhost:8081": a tcp address needs an IP address/);
+  assert.match(bad.stderr(), /^spiffe-helper: .*helper\.conf:1: agent_address: Workload API address "tcp:\/\/localhost:8081": a tcp address needs an IP address/);
   const none = await startHelper(t, dir, 'svid_file_name = "a"\nsvid_key_file_name = "b"\nsvid_bundle_file_name = "c"', { env: { SPIFFE_ENDPOINT_SOCKET: '' } });
   assert.equal(await none.exited(), 1);
   assert.match(none.stderr(), /no Workload API address: set agent_address in the config or the SPIFFE_ENDPOINT_SOCKET environment variable/);

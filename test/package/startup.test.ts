@@ -42,7 +42,7 @@ async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string,
     const child = execFile(process.execPath, args, { env });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     t.after(() => child.kill('SIGKILL'));
-    await waitFor(() => readFile(join(dir, 'certs', 'svid.pem')).then(() => true), { what: 'the daemon to write its files' });
+    await waitFor(() => readFile(join(dir, 'certs', 'svid.pem')).then(() => true), { what: 'the daemon to write its files', timeoutMs: 60_000 });
     child.kill('SIGTERM');
     await exited;
   }

@@ -96,7 +96,9 @@ test('a failed pid-file signal is retried until it succeeds, without signalling 
   const retries = () => log.entries.filter((e) => e.message.startsWith('telling the program failed; retrying: cannot read pid file'));
   n.notify();
   await waitFor(() => retries().length >= 3, { what: 'three failed attempts' });
-  assert.deepEqual(retries().slice(0, 3).map((e) => (e.object as { retryInMs: number }).retryInMs), [50, 100, 100], 'backoff doubles up to maxMs');
+  // The one Backoff policy: the ceiling doubles up to maxMs, each delay jittered into [ceiling / 2, ceiling].
+  const delays = retries().slice(0, 3).map((e) => (e.object as { retryInMs: number }).retryInMs);
+  [50, 100, 100].forEach((ceiling, i) => assert.ok(delays[i]! >= ceiling / 2 && delays[i]! <= ceiling, `retry ${i + 1}: ${delays[i]} ms is within [${ceiling / 2}, ${ceiling}]`));
   await writeFile(pidFile, `${target.pid}\n`);
   await waitFor(async () => (await target.count('SIGUSR2')) === 1, { what: 'the retry to reach the pid-file process' });
   await n.idle();
@@ -158,4 +160,49 @@ test('close() drops a pending burst and waits for the running action; none does 
   const none = notifier(t, { ...NONE, action: 'none', debounceMs: 0 });
   none.notify();
   await none.idle();
+});
+
+/** The splay each notifier chose, from its log. */
+function splays(log: ReturnType<typeof memoryLog>): number[] {
+  return log.entries.flatMap((e) => ('splayMs' in e.object ? [e.object.splayMs as number] : []));
+}
+
+test('renew_splay: the action waits a random time within the bound; notifications meanwhile join it', async (t) => {
+  const file = join(await tempDir(t), 'runs.log');
+  const log = memoryLog();
+  const n = notifier(t, { ...NONE, action: 'command', command: { command: 'sh', args: ['-c', `echo run >> ${file}`] }, debounceMs: 0, splayMs: 400, random: () => 0.5, log });
+  n.notify();
+  assert.deepEqual(splays(log), [200], 'half of the 0..400 ms range');
+  n.notify();
+  n.notify();
+  await n.idle();
+  assert.deepEqual(await lines(file), ['run'], 'one action for the notifications before and during the splay');
+  assert.deepEqual(splays(log), [200], 'notifications during the splay start no second wait');
+  n.notify();
+  await n.idle();
+  assert.deepEqual(await lines(file), ['run', 'run']);
+  assert.equal(splays(log).length, 2, 'each new burst is splayed again');
+});
+
+test('renew_splay: delays spread over [0, bound], never beyond', async (t) => {
+  const chosen: number[] = [];
+  for (const random of [() => 0, () => 0.999_999, Math.random, Math.random, Math.random, Math.random]) {
+    const log = memoryLog();
+    const n = notifier(t, { ...NONE, action: 'command', command: { command: 'true', args: [] }, debounceMs: 0, splayMs: 60_000, random, log });
+    n.notify();
+    chosen.push(...splays(log));
+    await n.close();
+  }
+  assert.equal(chosen[0], 0);
+  assert.equal(chosen[1], 60_000, 'the bound itself is reachable');
+  assert.ok(chosen.every((ms) => Number.isInteger(ms) && ms >= 0 && ms <= 60_000), String(chosen));
+  assert.ok(new Set(chosen.slice(2)).size > 1, `replicas pick different delays: ${chosen.slice(2)}`);
+});
+
+test('renew_splay: close() during the wait drops the action', async (t) => {
+  const file = join(await tempDir(t), 'runs.log');
+  const n = notifier(t, { ...NONE, action: 'command', command: { command: 'sh', args: ['-c', `echo run >> ${file}`] }, debounceMs: 0, splayMs: 60_000 });
+  n.notify();
+  await n.close();
+  assert.deepEqual(await lines(file), []);
 });

@@ -1,0 +1,1 @@
+export { ServiceNotifier, type NotifyLogger } from './notify.ts';
