@@ -3,7 +3,7 @@ import { locateHclKeys } from './hcl-locate.ts';
 import type { ParsedText, Raw } from './document.ts';
 
 /** Keys whose HCL blocks are list entries; every other block is one table (repeated blocks merge). */
-const LIST_KEYS = ['jwt_svids'];
+const LIST_KEYS = ['jwt_svids', 'x509_svids'];
 
 interface HclModule {
   parse(text: string): string;
