@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { keyMatches, x509Config } from '../helper/support.ts';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
 import { waitFor } from '../support/wait.ts';
+import { tempDir } from '../support/tmp.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 /** What a scenario registers for cleanup: a test's `t`, or the soak's own list. */
@@ -61,11 +62,7 @@ export function setWorkRoot(dir: string): void {
   workRoot = dir;
 }
 
-async function workDir(c: Cleanup): Promise<string> {
-  const dir = await mkdtemp(join(workRoot, 'spiffe-helper-faults-'));
-  c.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const workDir = (c: Cleanup): Promise<string> => tempDir(c, 'spiffe-helper-faults-', workRoot);
 
 /** Every output the scenarios configure: the X.509 set, one JWT-SVID, the JWT bundle. */
 function helperConfig(agentAddress: string, certDir: string): string {

@@ -18,8 +18,8 @@ process.once('exit', () => {
  * The removal must then not fail the hook (that would skip the hooks that stop those processes and
  * leave the test file hanging): what cannot be removed now is removed at exit.
  */
-export async function tempDir(t: Pick<TestContext, 'after'>, prefix = 'spiffe-helper-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+export async function tempDir(t: Pick<TestContext, 'after'>, prefix = 'spiffe-helper-', parent = tmpdir()): Promise<string> {
+  const dir = await mkdtemp(join(parent, prefix));
   t.after(() => rm(dir, { recursive: true, force: true }).catch(() => void leftovers.add(dir)));
   return dir;
 }
