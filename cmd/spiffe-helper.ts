@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
-import { loadDaemon, runOnce } from '../src/helper/index.ts';
+import { loadDaemon, runOnce } from '../src/daemon/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { DEFAULT_CONFIG_FILE, USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { JwtSvidRenewer } from '../../src/helper/jwt-renewal.ts';
+import { JwtSvidRenewer } from '../../src/pipeline/jwt-renewal.ts';
 import { WorkloadApiError } from '../../src/workload/index.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { TrustDomain, decodePem, parseJwtBundle, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/svid/index.ts';
 import type { X509Context } from '../../src/workload/index.ts';
-import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/helper/render.ts';
+import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/pipeline/render.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { NO_FILES, renderPlan } from '../render/support.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TrustDomain, decodePem, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/svid/index.ts';
 import type { X509Context } from '../../src/workload/index.ts';
-import { renderX509Files, type X509RenderPlan, type X509Target } from '../../src/helper/render.ts';
+import { renderX509Files, type X509RenderPlan, type X509Target } from '../../src/pipeline/render.ts';
 import { keystorePkcs12, truststorePkcs12 } from '../../src/render/index.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';

@@ -1,7 +1,7 @@
 import type { HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { HelperMetrics } from '../metrics/index.ts';
-import { Session } from './session.ts';
+import { Session } from '../pipeline/index.ts';
 
 /** The one line a failed one-shot run prints, and its exit code. */
 export class OneShotError extends Error {

@@ -7,7 +7,7 @@ import type { Logger } from '../log/index.ts';
 import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
-import { Session } from './session.ts';
+import { Session } from '../pipeline/index.ts';
 
 export interface HelperOptions {
   /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */

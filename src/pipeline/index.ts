@@ -1,0 +1,1 @@
+export { Session, type SessionEvents, type SessionSeed } from './session.ts';
