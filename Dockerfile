@@ -1,4 +1,5 @@
-# The spiffe-helper image: the bundled helper (one JavaScript file, no node_modules) on Google's
+# The spiffe-helper image: the bundled helper (one JavaScript file, and the HCL parser it loads only
+# for HCL configs) on Google's
 # distroless Node.js 24 image, which holds Node, glibc, OpenSSL, CA certificates and tzdata and no
 # shell, package manager or npm. tini (static) is PID 1: Node neither reaps orphans nor forwards
 # signals as an init must.
@@ -30,6 +31,9 @@ LABEL org.opencontainers.image.title="spiffe-helper" \
 COPY --from=build /usr/bin/tini-static /usr/local/bin/tini
 # The launcher, the bundle and the bundled packages' licences: the whole helper.
 COPY --from=build /build/dist/bin/ /opt/spiffe-helper/
+# The HCL parser, kept out of the bundle (TOML runs never load it), for the Go helper's HCL configs.
+COPY --from=build /build/node_modules/js-hcl-parser/package.json /opt/spiffe-helper/node_modules/js-hcl-parser/package.json
+COPY --from=build /build/node_modules/js-hcl-parser/dist/ /opt/spiffe-helper/node_modules/js-hcl-parser/dist/
 COPY config/helper.conf /etc/spiffe-helper/helper.conf
 # V8's compiled code of the bundle, made now (with the entry point's V8 flags, which the cache is
 # keyed on) so that a read-only root filesystem costs nothing at start: the launcher's compile cache

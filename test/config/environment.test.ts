@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { ConfigError, describeConfig, loadConfig, parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509 } from './support.ts';
+import { HELPER_ENTRY } from '../support/helper-process.ts';
 
-const HELPER = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
 
 test('SPIFFE_HELPER_<KEY> sets any top-level key; flags win over the environment, which wins over the file', async () => {
   const config = await parseConfig(`${X509}cert_dir = "/from/file"\nhint = "file"\ndaemon_mode = true`, {
@@ -62,20 +62,20 @@ test('the command line: no helper.conf and SPIFFE_HELPER_* variables run without
   const cwd = await tempDir(t);
   const run = promisify(execFile);
   const env = { PATH: process.env.PATH, SPIFFE_HELPER_CERT_DIR: join(cwd, 'certs'), SPIFFE_HELPER_JWT_BUNDLE_FILE_NAME: 'bundle.json', SPIFFE_HELPER_AGENT_ADDRESS: 'unix:///run/agent.sock' };
-  const { stdout } = await run(process.execPath, [HELPER, '-check', '-daemon-mode=false'], { cwd, env });
+  const { stdout } = await run(process.execPath, [HELPER_ENTRY, '-check', '-daemon-mode=false'], { cwd, env });
   assert.ok(stdout.includes('config: no file (SPIFFE_HELPER_* environment variables only)'), stdout);
   assert.ok(stdout.includes('  cert_dir  from SPIFFE_HELPER_CERT_DIR'), stdout);
   assert.ok(stdout.includes('  daemon_mode  from -daemon-mode'), stdout);
   assert.ok(stdout.includes('mode: one-shot'), stdout);
   // A helper.conf present is read, with the environment on top.
   await writeFile(join(cwd, 'helper.conf'), 'jwt_bundle_file_name = "file.json"\nhint = "x"\n');
-  const withFile = await run(process.execPath, [HELPER, '-check'], { cwd, env });
+  const withFile = await run(process.execPath, [HELPER_ENTRY, '-check'], { cwd, env });
   assert.ok(withFile.stdout.includes('  hint  from helper.conf:2'), withFile.stdout);
   assert.ok(withFile.stdout.includes('  jwt_bundle_file_name  from SPIFFE_HELPER_JWT_BUNDLE_FILE_NAME'), withFile.stdout);
   // Neither: the missing default file is the error.
   const empty = await tempDir(t);
   // (A variable that names no key, such as the tests' own, configures nothing.)
-  const none = await run(process.execPath, [HELPER, '-check'], { cwd: empty, env: { PATH: process.env.PATH, SPIFFE_HELPER_TEST_SPIRE_VERSION: '1.15.3' } }).catch((error: { code: number; stderr: string }) => error);
+  const none = await run(process.execPath, [HELPER_ENTRY, '-check'], { cwd: empty, env: { PATH: process.env.PATH, SPIFFE_HELPER_TEST_SPIRE_VERSION: '1.15.3' } }).catch((error: { code: number; stderr: string }) => error);
   assert.ok('code' in none && none.code === 1, String(none));
   assert.equal((none as { stderr: string }).stderr, 'spiffe-helper: helper.conf: cannot read the config file: no such file\n');
 });

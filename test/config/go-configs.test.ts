@@ -7,10 +7,10 @@ import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseConfig } from '../../src/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
+import { HELPER_ENTRY } from '../support/helper-process.ts';
 
 const run = promisify(execFile);
 const FIXTURES = new URL('./go-configs/', import.meta.url).pathname;
-const HELPER = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
 
 /**
  * What the Go helper v0.11 does with each config (its README and pkg/sidecar: modes as integers,
@@ -118,7 +118,7 @@ test('every Go helper config form loads unchanged and -check tells what the Go h
   const env = { PATH: await stubPath(bin), HOME: cwd };
   for (const name of fixtures) {
     const expected = EXPECTED[name]!;
-    const { stdout } = await run(process.execPath, [HELPER, '-check', '-config', join(FIXTURES, name)], { cwd, env }).catch((error: { stderr?: string }) => {
+    const { stdout } = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(FIXTURES, name)], { cwd, env }).catch((error: { stderr?: string }) => {
       throw new Error(`${name}: ${error.stderr ?? String(error)}`);
     });
     const lines = stdout.split('\n');
@@ -143,7 +143,7 @@ test('every Go helper config form loads unchanged and -check tells what the Go h
 
 test('the JWT-SVID file outside cert_dir is said to be outside the set', async (t) => {
   const cwd = await tempDir(t);
-  const { stdout } = await run(process.execPath, [HELPER, '-check', '-config', join(FIXTURES, 'user-jwt-paths.conf')], { cwd });
+  const { stdout } = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(FIXTURES, 'user-jwt-paths.conf')], { cwd });
   assert.ok(stdout.includes('  /var/run/jwts/aws.jwt  0600  token, renewed at half its lifetime; outside the cert_dir set: replaced on its own (temp file, fsync, rename)'), stdout);
 });
 

@@ -16,8 +16,6 @@ import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
-// The package as npm publishes it and the image runs it: built once for every test here.
-const build = run('npm', ['run', 'build'], { cwd: root });
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   version: string;
   license: string;
@@ -25,6 +23,11 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   exports: Record<string, { default: string; types: string }>;
   engines: { node: string };
 };
+// The package as npm publishes it and the image runs it: `npm test` builds it before any test runs
+// (other test files start the helper from it, so it is never rebuilt under them).
+const build = stat(join(root, pkg.bin['spiffe-helper']!)).catch(() => {
+  throw new Error('dist/ is not built: run `npm run build` (npm test does) before these tests');
+});
 
 test('the library entry exports the client and the SVID types', () => {
   for (const name of ['WorkloadApiClient', 'parseEndpointAddress', 'WorkloadApiError', 'SpiffeId', 'TrustDomain', 'parseX509Svid', 'verifyX509Svid', 'validateJwtSvid', 'parseJwtBundle']) {
@@ -129,15 +132,17 @@ const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').filter((lin
 const finalStage = instructions.slice(instructions.findLastIndex((line) => line.startsWith('FROM ')));
 const binDir = dirname(pkg.bin['spiffe-helper']!.replace(/^\.\//, ''));
 
-test('the Dockerfile: distroless Node 24, only the bundle, a numeric non-root user, OCI labels, read-only root ready', async () => {
+test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a numeric non-root user, OCI labels, read-only root ready', async () => {
   const engineMajor = /\d+/.exec(pkg.engines.node)![0];
   assert.equal(finalStage[0], `FROM gcr.io/distroless/nodejs${engineMajor}-debian12:nonroot`);
   for (const line of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from'))) {
     for (const source of line.split(' ').slice(1, -1)) await stat(join(root, source));
   }
-  // The runtime stage takes the bundle directory and tini from the build stage, and no node_modules.
+  // The runtime stage takes the bundle directory, tini and the HCL parser's code from the build stage,
+  // and no other node_modules.
   const fromBuild = finalStage.filter((line) => line.startsWith('COPY --from=build')).map((line) => line.split(' ')[2]);
-  assert.deepEqual(fromBuild.sort(), ['/build/' + binDir + '/', '/usr/bin/tini-static'].sort());
+  const hclParser = ['/build/node_modules/js-hcl-parser/package.json', '/build/node_modules/js-hcl-parser/dist/'];
+  assert.deepEqual(fromBuild.sort(), ['/build/' + binDir + '/', '/usr/bin/tini-static', ...hclParser].sort());
   const user = finalStage.filter((line) => line.startsWith('USER ')).at(-1);
   assert.match(user ?? '', /^USER [1-9]\d*:[1-9]\d*$/, 'a numeric, non-root uid:gid');
   const entrypoint = JSON.parse(finalStage.find((line) => line.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
@@ -171,6 +176,13 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   // Only what the image copies, in a directory with no node_modules anywhere above it.
   const image = join(dir, 'opt');
   await cp(join(dir, 'package', binDir), image, { recursive: true });
+  // ...and the HCL parser the bundle loads only for HCL configs, where the Dockerfile puts it.
+  const hclParser = instructions.filter((line) => line.startsWith('COPY --from=build /build/node_modules/js-hcl-parser/'));
+  assert.ok(hclParser.length > 0, 'the image carries the HCL parser');
+  for (const line of hclParser) {
+    const [from, to] = line.split(' ').slice(2) as [string, string];
+    await cp(join(root, from.replace('/build/', '')), join(image, to.replace('/opt/spiffe-helper/', '')), { recursive: true });
+  }
   const work = join(dir, 'work');
   await mkdir(work);
   const api = await WorkloadApiTestServer.start();
@@ -183,6 +195,10 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   assert.equal(written.serialNumber, new X509Certificate(api.currentSvids[0]!.certificates[0]!).serialNumber);
   await readFile(join(work, 'certs', 'tls.key'));
   await readFile(join(work, 'certs', 'ca.crt'));
+  // A Go helper's HCL config, unchanged, in the same payload.
+  await writeFile(join(work, 'go-helper.conf'), `agent_address = "${api.address}"\ncert_dir = "go-certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\ncert_file_mode = 0644\ndaemon_mode = false\nhealth_checks {\n  listener_enabled = false\n}\n`);
+  await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'go-helper.conf'], { cwd: work, env, timeout: 60_000 });
+  assert.equal(new X509Certificate(await readFile(join(work, 'go-certs', 'svid.pem'))).serialNumber, written.serialNumber);
 });
 
 // The benchmark (npm run bench) once through with tiny counts, on the package as built, so it keeps

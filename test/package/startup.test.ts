@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
-import { HELPER_ENTRY } from '../support/helper-process.ts';
+import { HELPER_SOURCE } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -35,7 +35,7 @@ async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string,
   await writeFile(configFile, config(dir, server.address));
   const record = join(dir, 'modules.txt');
   const env = { ...process.env, RECORD_MODULES: record };
-  const args = ['--import', RECORDER, HELPER_ENTRY, '-config', configFile];
+  const args = ['--import', RECORDER, HELPER_SOURCE, '-config', configFile];
   if (!daemon) {
     await run(process.execPath, args, { env });
   } else {

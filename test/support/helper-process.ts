@@ -1,10 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor, type WaitOptions } from './wait.ts';
 
-export const HELPER_ENTRY = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
+/** The command's TypeScript source, run as it is (for tests that watch which modules it loads). */
+export const HELPER_SOURCE = new URL('../../cmd/spiffe-helper.ts', import.meta.url).pathname;
+
+/**
+ * What users run: the package's `bin`, the bundled build (`npm test` builds it first). Tests start the
+ * helper through it, so they prove the lean build, not only the sources.
+ */
+export const HELPER_ENTRY = new URL(`../../${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin['spiffe-helper']}`, import.meta.url).pathname;
 
 export interface LogLine {
   readonly level: number;
