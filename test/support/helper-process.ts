@@ -12,7 +12,9 @@ export const HELPER_SOURCE = new URL('../../cmd/spiffe-helper.ts', import.meta.u
  * What users run: the package's `bin`, the bundled build (`npm test` builds it first). Tests start the
  * helper through it, so they prove the lean build, not only the sources.
  */
-export const HELPER_ENTRY = new URL(`../../${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin['spiffe-helper']}`, import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url);
+const { bin } = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> };
+export const HELPER_ENTRY = new URL(bin['spiffe-helper']!, ROOT).pathname;
 
 export interface LogLine {
   readonly level: number;
