@@ -44,6 +44,10 @@ want openjdk-17-jdk-headless have javac
 # Prometheus 2.x: the server scrapes the helper's /metrics in a test, promtool lints the text.
 want prometheus have prometheus
 want prometheus have promtool
+# systemd-analyze checks the unit (verify, security); systemd-notify sends the readiness the tests receive.
+want systemd have systemd-analyze
+want systemd have systemd-notify
+want python3 have python3
 want util-linux have setpriv
 want util-linux have runuser
 want util-linux have flock
