@@ -17,6 +17,8 @@ const HEAVY = {
   'the file watcher': /\/node_modules\/chokidar\//,
   'the process manager': /\/node_modules\/execa\//,
   'the pretty printer': /\/node_modules\/pino-pretty\//,
+  'the metrics exposition': /\/node_modules\/prom-client\//,
+  'the HCL parser': /\/node_modules\/js-hcl-parser\//,
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,
 } as const;
@@ -52,7 +54,7 @@ async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string,
 const x509 = (dir: string, address: string) =>
   `agent_address = "${address}"\ncert_dir = "${dir}/certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n`;
 
-test('a one-shot run loads none of the file watcher, process manager, pretty printer or HTTP server', async (t) => {
+test('a one-shot run loads none of the file watcher, process manager, pretty printer, metrics, HCL parser or HTTP server', async (t) => {
   const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}daemon_mode = false\n`, false);
   assert.ok(modules.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the recorder sees the modules the run loads');
   assert.deepEqual(loadedOf(modules), []);
@@ -64,7 +66,7 @@ test('a daemon without cmd, health listener or text logs loads the file watcher,
   assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager']);
 });
 
-test('text logs and a health listener load the pretty printer and the HTTP server', async (t) => {
+test('text logs and a health listener load the pretty printer, the metrics exposition and the HTTP server', async (t) => {
   const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}log_format = "text"\n[health_checks]\nlistener_enabled = true\nbind_port = 0\n`, true);
-  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager', 'the pretty printer', 'the HTTP server (and with it undici)']);
+  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager', 'the pretty printer', 'the metrics exposition', 'the HTTP server (and with it undici)']);
 });
