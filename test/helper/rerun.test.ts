@@ -34,6 +34,10 @@ test("a Go helper config with cmd and no renew_signal runs cmd again at each upd
     await waitFor(async () => (await lines(runs)).length === expected, { what: `run ${expected}, after a rotation` });
   }
   assert.deepEqual(await lines(runs), ['-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----']);
+  // The third run has written its line but may not have exited yet: a SIGTERM now would reach it, and
+  // a run interrupted by the stop gives its code to the helper. Stop once it is idle.
+  const ended = (line: { msg: string }): boolean => line.msg.endsWith('it is started again at the next update');
+  await waitFor(() => helper.logs.filter(ended).length === 3, { what: 'the third run to exit' });
   assert.equal(helper.child.exitCode, null, 'the helper is still running although its program exited three times');
   helper.child.kill('SIGTERM');
   assert.equal(await helper.exited(), 0);
