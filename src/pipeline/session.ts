@@ -7,6 +7,7 @@ import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
 import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
+import { FileSetWatch } from './file-set-watch.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 import { RenderError } from './render.ts';
 
@@ -26,8 +27,11 @@ export interface SessionSeed {
   readonly jwtSvids: ReadonlyMap<string, JwtSvid>;
 }
 
-/** How often the files on disk are compared with the set last written. */
-const CHECK_INTERVAL_MS = 1_000;
+/**
+ * How soon the files are looked at again while they are not the set last written, or cannot be
+ * watched; otherwise only a change on disk (or a readiness probe) makes the session look.
+ */
+const RECHECK_MS = 1_000;
 
 const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
 const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
@@ -54,7 +58,12 @@ export class Session {
   readonly #sources: Array<X509Source | JwtSource> = [];
   readonly #renewers: JwtSvidRenewer[] = [];
   #fatal = false;
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #watch: FileSetWatch;
+  /** Set by a change on disk: the check running now may have missed it, so another one follows. */
+  #recheck = false;
+  #recheckTimer: NodeJS.Timeout | undefined;
+  /** Watched only once a set is written: before, there is nothing to keep on disk. */
+  #written = false;
   #writing: Promise<void> = Promise.resolve();
   #checking: Promise<void> | undefined;
   /** What is wrong with the files on disk now, as last logged. */
@@ -73,6 +82,7 @@ export class Session {
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
+    this.#watch = new FileSetWatch(config.certDir, () => void this.check());
     this.health = new HealthState(configuredOutputs(config), {
       expiryMarginMs: config.healthChecks.readyExpiryMarginMs,
       agentLostThresholdMs: config.healthChecks.agentLostThresholdMs,
@@ -87,12 +97,6 @@ export class Session {
   async start(seed?: SessionSeed): Promise<void> {
     const { config } = this;
     this.#metrics.keepOutputs(configuredOutputs(config));
-    this.#heartbeat = setInterval(() => {
-      this.health.beat();
-      void this.check();
-    }, CHECK_INTERVAL_MS);
-    this.#heartbeat.unref();
-    this.health.beat();
 
     if (writesX509(config)) {
       const created = X509Source.create({ ...this.#sourceOptions('X.509-SVID', X509_OUTPUT, 'x509_context', true), picker: x509Picker(config) });
@@ -144,10 +148,13 @@ export class Session {
 
   /**
    * Compares the files on disk with the set last written; when they are missing or altered, says so
-   * in the health state (not ready) and writes the set again at once. Concurrent calls share one check.
+   * in the health state (not ready) and writes the set again at once. Called on every change the
+   * watch sees, after each write and before each readiness answer; calls during a check share it, and
+   * one more check follows it, so no change goes unseen.
    */
   check(): Promise<void> {
-    this.#checking ??= this.#check().finally(() => {
+    this.#recheck = true;
+    this.#checking ??= this.#checkUntilQuiet().finally(() => {
       this.#checking = undefined;
     });
     return this.#checking;
@@ -155,7 +162,8 @@ export class Session {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#heartbeat);
+    this.#watch.close();
+    clearTimeout(this.#recheckTimer);
     this.#abort.abort();
     for (const renewer of this.#renewers) renewer.stop();
     await Promise.all(this.#sources.map((source) => source.close()));
@@ -163,8 +171,21 @@ export class Session {
     await Promise.all([this.#writing, this.#checking]);
   }
 
+  async #checkUntilQuiet(): Promise<void> {
+    clearTimeout(this.#recheckTimer);
+    let watched = true;
+    while (this.#recheck && !this.#closed) {
+      this.#recheck = false;
+      // Watched before looking: a change after the look is an event, one before it is seen by it.
+      watched = !this.#written || this.#watch.arm();
+      await this.#check();
+    }
+    if (this.#closed || (watched && this.#filesProblem === undefined)) return;
+    this.#recheckTimer = setTimeout(() => void this.check(), RECHECK_MS);
+    this.#recheckTimer.unref();
+  }
+
   async #check(): Promise<void> {
-    if (this.#closed) return;
     const difference = await this.#writer.verify().catch(messageOf);
     if (difference === undefined) return this.#setFilesProblem(undefined);
     const problem = `the files in ${this.config.certDir} are not the set last written (${difference})`;
@@ -336,6 +357,10 @@ export class Session {
       if (files.length > 0 || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#metrics.filesWritten(new Date(), expiries);
+      if (!this.#written) {
+        this.#written = true;
+        void this.check();
+      }
       this.health.setWarning('write', undefined);
       this.#setFilesProblem(undefined);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
@@ -147,12 +147,20 @@ test('defect 3: a removed or altered cert_dir is noticed, reported not ready and
   const port = await healthPort(helper);
   await waitFor(async () => (await ready(port)).status === 200, { what: 'ready', timeoutMs: STARTUP_MS });
   const serial = await servedSerial(certs);
-  await rm(certs, { recursive: true, force: true });
+  // The helper writes the set again while rm still removes it (ENOTEMPTY): rm tries again.
+  const removeCerts = () => rm(certs, { recursive: true, force: true, maxRetries: 10 });
+  await removeCerts();
   await waitFor(async () => (await servedSerial(certs)) === serial, { what: 'the same set written again without a rotation' });
   assert.ok(await readFile(join(certs, 'db.jwt'), 'utf8'));
   // A file where the directory must be: the set cannot come back, and readiness says so on every probe.
-  await rm(certs, { recursive: true, force: true });
-  await writeFile(certs, 'not a directory');
+  // Tried until the file lands first: the helper makes the directory again as soon as it is gone.
+  await waitFor(
+    async () => {
+      await removeCerts();
+      return writeFile(certs, 'not a directory', { flag: 'wx' }).then(() => true, () => undefined);
+    },
+    { what: 'a file in the place of cert_dir' },
+  );
   const down = await ready(port);
   assert.equal(down.status, 503);
   assert.match(down.body.reasons.join('\n'), /the files in .*certs are not the set last written \(.*is missing\), and writing them again failed: .*not a directory/);
@@ -164,6 +172,11 @@ test('defect 3: a removed or altered cert_dir is noticed, reported not ready and
   await writeFile(join(certs, 'svid_key.pem'), 'tampered');
   await waitFor(async () => (await readFile(join(certs, 'svid_key.pem'), 'utf8')) === key, { what: 'the key file put back' });
   assert.ok(keyMatches(await readFile(join(certs, 'svid.pem'), 'utf8'), key));
+  // So is a key made readable by all (only its mode changes on disk).
+  const mode = async () => (await stat(join(certs, 'svid_key.pem'))).mode & 0o777;
+  const keyMode = await mode();
+  await chmod(join(certs, 'svid_key.pem'), 0o644);
+  await waitFor(async () => (await mode()) === keyMode, { what: "the key file's mode put back" });
   assert.ok(helper.logs.some((l) => l.msg === 'the last good files are back on disk'));
 });
 
