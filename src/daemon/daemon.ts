@@ -40,7 +40,8 @@ export class Daemon {
   #listener: Listener | undefined;
   #program: WrappedProgram | undefined;
   #programStarted = false;
-  #notifier: Notifier;
+  /** Made by start(), with the program it tells. */
+  #notifier: Notifier | undefined;
   #watcher: FSWatcher | undefined;
   #reloading: Promise<void> = Promise.resolve();
   /** The text the running config came from, so file events that change nothing are ignored. */
@@ -57,11 +58,12 @@ export class Daemon {
     this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#reporting = this.#session;
-    this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
-    this.#notifier = this.#newNotifier(config);
   }
 
   async start(): Promise<void> {
+    const { config } = this.#session;
+    this.#program = await this.#newProgram(config);
+    this.#notifier = this.#newNotifier(config);
     process.on('SIGTERM', this.#onStopSignal);
     process.on('SIGINT', this.#onStopSignal);
     process.on('SIGHUP', this.#onReloadSignal);
@@ -93,6 +95,7 @@ export class Daemon {
     const previous = this.#session;
     let next: Session | undefined;
     let listener: Listener | undefined;
+    let program: WrappedProgram | undefined;
     try {
       const file = this.#options.config.file;
       const text = file === undefined ? undefined : await readConfigText(file);
@@ -102,6 +105,7 @@ export class Daemon {
       for (const warning of config.warnings) this.#log.warn(warning);
       next = this.#newSession(config);
       listener = await this.#listen(config);
+      if (!sameProgram(previous.config, config)) program = await this.#newProgram(config);
     } catch (error) {
       this.#metrics.configReload(false);
       await next?.close();
@@ -116,11 +120,11 @@ export class Daemon {
     this.#metrics.configReload(true);
     const { config } = next;
     this.#log.info({ reason }, 'applying reloaded config');
-    this.#notifier.close();
+    this.#notifier?.close();
     if (!sameProgram(previous.config, config)) {
       // Replace the program first, so the old one's exit is not taken for the program ending.
       const old = this.#programStarted ? this.#program : undefined;
-      this.#program = config.cmd === undefined ? undefined : this.#newProgram(config);
+      this.#program = program;
       this.#programStarted = false;
       await old?.stop();
     }
@@ -178,7 +182,7 @@ export class Daemon {
     process.off('SIGTERM', this.#onStopSignal);
     process.off('SIGINT', this.#onStopSignal);
     process.off('SIGHUP', this.#onReloadSignal);
-    this.#notifier.close();
+    this.#notifier?.close();
     await this.#watcher?.close();
     await this.#session.close();
     await this.#listener?.server.close();
@@ -205,8 +209,10 @@ export class Daemon {
     );
   }
 
-  #newProgram(config: HelperConfig): WrappedProgram {
-    const program = new WrappedProgram(programSpec(config), this.#log, {
+  /** The program `config` asks for, not started; none (and execa never loaded) without a `cmd`. */
+  async #newProgram(config: HelperConfig): Promise<WrappedProgram | undefined> {
+    if (config.cmd === undefined) return undefined;
+    const program = await WrappedProgram.create(programSpec(config), this.#log, {
       started: () => this.#metrics.programStarted(),
       exited: (code) => this.#metrics.programExited(code),
     });
@@ -259,7 +265,7 @@ export class Daemon {
       }
       return;
     }
-    if (changed) this.#notifier.notify();
+    if (changed) this.#notifier?.notify();
   }
 
   /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */

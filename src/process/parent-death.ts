@@ -1,7 +1,7 @@
-import { execaSync } from 'execa';
+import { loadExeca } from './load-execa.ts';
 import { resolveCommand } from './resolve-command.ts';
 
-let probed: readonly string[] | null | undefined;
+let probed: Promise<readonly string[] | undefined> | undefined;
 
 /**
  * The argv prefix that makes the kernel SIGKILL the program when the helper dies, even by SIGKILL:
@@ -11,16 +11,19 @@ let probed: readonly string[] | null | undefined;
  * The signal fires when the thread that spawned the program ends, so programs are spawned from the
  * main thread only. A helper killed in the instant between fork and setpriv's prctl() is not covered.
  */
-export function parentDeathPrefix(): readonly string[] | undefined {
-  if (probed === undefined) {
-    let setpriv: string | undefined;
-    try {
-      setpriv = resolveCommand('setpriv');
-    } catch {
-      setpriv = undefined;
-    }
-    const help = setpriv === undefined ? undefined : execaSync(setpriv, ['--help'], { reject: false, stdin: 'ignore', timeout: 5_000 });
-    probed = setpriv !== undefined && help?.exitCode === 0 && String(help.stdout).includes('--pdeathsig') ? [setpriv, '--pdeathsig', 'SIGKILL', '--'] : null;
+export function parentDeathPrefix(): Promise<readonly string[] | undefined> {
+  probed ??= probe();
+  return probed;
+}
+
+async function probe(): Promise<readonly string[] | undefined> {
+  let setpriv: string;
+  try {
+    setpriv = resolveCommand('setpriv');
+  } catch {
+    return undefined;
   }
-  return probed ?? undefined;
+  const { execa } = await loadExeca();
+  const help = await execa(setpriv, ['--help'], { reject: false, stdin: 'ignore', timeout: 5_000 });
+  return help.exitCode === 0 && String(help.stdout).includes('--pdeathsig') ? [setpriv, '--pdeathsig', 'SIGKILL', '--'] : undefined;
 }

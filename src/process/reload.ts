@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type StdoutStderrOption } from 'execa';
+import type { StdoutStderrOption } from 'execa';
+import { loadExeca } from './load-execa.ts';
 import { resolveCommand } from './resolve-command.ts';
 
 /** Linux's PID_MAX_LIMIT: a larger number in a pid file is garbage, not a process. */
@@ -51,7 +52,7 @@ export async function runReloadCommand(command: string, args: readonly string[],
   } catch (error) {
     throw new Error(`${what}: ${(error as Error).message}`);
   }
-  const stderr = await stderrFile();
+  const [{ execa }, stderr] = await Promise.all([loadExeca(), stderrFile()]);
   try {
     // execa documents integer file descriptors for stderr; its types list only 1 and 2.
     const stderrOption = stderr === undefined ? 'inherit' : (stderr.fd as unknown as StdoutStderrOption);

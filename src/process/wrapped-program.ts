@@ -1,8 +1,9 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise, execa } from 'execa';
 import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
 import type { CmdExit } from '../config/index.ts';
 import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
+import { loadExeca } from './load-execa.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
 
@@ -52,6 +53,9 @@ interface Child {
  */
 export class WrappedProgram {
   readonly #spec: ProgramSpec;
+  readonly #execa: typeof execa;
+  /** The parent-death prefix (see parentDeathPrefix), undefined where setpriv cannot give one. */
+  readonly #prefix: readonly string[] | undefined;
   readonly #log: ProcessLogger;
   readonly #events: ProgramEvents | undefined;
   #child: Child | undefined;
@@ -70,8 +74,16 @@ export class WrappedProgram {
     this.#settle = resolve;
   });
 
-  constructor(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents) {
+  /** Loads what starting a program needs (execa, the setpriv probe), so that start() can be synchronous. */
+  static async create(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents): Promise<WrappedProgram> {
+    const [{ execa }, prefix] = await Promise.all([loadExeca(), parentDeathPrefix()]);
+    return new WrappedProgram(spec, log, events, execa, prefix);
+  }
+
+  private constructor(spec: ProgramSpec, log: ProcessLogger, events: ProgramEvents | undefined, run: typeof execa, prefix: readonly string[] | undefined) {
     this.#spec = spec;
+    this.#execa = run;
+    this.#prefix = prefix;
     this.#log = log;
     this.#events = events;
     this.#backoff = new Backoff({ initialMs: FIRST_RESTART_DELAY_MS, maxMs: spec.restartBackoffMaxMs });
@@ -90,10 +102,10 @@ export class WrappedProgram {
     if (this.#over || this.#child !== undefined) return;
     clearTimeout(this.#restartTimer);
     const path = resolveCommand(this.#spec.command);
-    const prefix = parentDeathPrefix();
+    const prefix = this.#prefix;
     const [file, ...args] = [...(prefix ?? []), path, ...this.#spec.args];
     // forceKillAfterDelay: false, or execa would SIGKILL 5 s after a SIGTERM, whatever killTimeoutMs says.
-    const subprocess = execa(file!, args, { stdio: 'inherit', detached: true, reject: false, buffer: false, forceKillAfterDelay: false });
+    const subprocess = this.#execa(file!, args, { stdio: 'inherit', detached: true, reject: false, buffer: false, forceKillAfterDelay: false });
     const pid = subprocess.pid;
     // A helper that exits without stopping the program (an uncaught error) must not leave it behind.
     const killOnExit = (): void => killGroup(pid);

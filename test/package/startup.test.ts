@@ -60,13 +60,18 @@ test('a one-shot run loads none of the file watcher, process manager, pretty pri
   assert.deepEqual(loadedOf(modules), []);
 });
 
-test('a daemon without cmd, health listener or text logs loads the file watcher, and none of the others but execa', async (t) => {
+test('a daemon without cmd, health listener or text logs loads the file watcher, and none of the others', async (t) => {
   const modules = await recordRun(t, x509, true);
-  // execa still comes with src/process (WrappedProgram imports it statically): see BENCHMARKS.md.
+  assert.deepEqual(loadedOf(modules), ['the file watcher']);
+});
+
+test('a daemon with a cmd loads the process manager', async (t) => {
+  const program = `cmd = ${JSON.stringify(process.execPath)}\ncmd_args = "-e setInterval(()=>{},1000)"\n`;
+  const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}${program}`, true);
   assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager']);
 });
 
 test('text logs and a health listener load the pretty printer, the metrics exposition and the HTTP server', async (t) => {
   const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}log_format = "text"\n[health_checks]\nlistener_enabled = true\nbind_port = 0\n`, true);
-  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the process manager', 'the pretty printer', 'the metrics exposition', 'the HTTP server (and with it undici)']);
+  assert.deepEqual(loadedOf(modules), ['the file watcher', 'the pretty printer', 'the metrics exposition', 'the HTTP server (and with it undici)']);
 });

@@ -47,10 +47,10 @@ export interface Recorder {
 }
 
 /** A WrappedProgram running the recorder fixture (not started), stopped and killed by pid after the test. */
-export async function recorder(t: After, flags: readonly string[] = [], spec: Partial<ProgramSpec> = {}, log?: ConstructorParameters<typeof WrappedProgram>[1]): Promise<Recorder> {
+export async function recorder(t: After, flags: readonly string[] = [], spec: Partial<ProgramSpec> = {}, log?: Parameters<typeof WrappedProgram.create>[1]): Promise<Recorder> {
   const dir = await tempDir(t);
   const file = join(dir, 'signals.log');
-  const program = new WrappedProgram(
+  const program = await WrappedProgram.create(
     { command: process.execPath, args: [RECORDER, file, ...flags], stopSignal: 'SIGTERM', killTimeoutMs: 5_000, onExit: 'exit', restartBackoffMaxMs: 100, ...spec },
     log,
   );

@@ -57,7 +57,7 @@ test('a slow shutdown is waited for up to the kill timeout, even past 5 s (no SI
 test('a program that outstays the kill timeout is killed with its own children', async (t) => {
   const dir = await tempDir(t);
   const childPidFile = join(dir, 'grandchild.pid');
-  const program = new WrappedProgram({
+  const program = await WrappedProgram.create({
     command: 'sh',
     args: ['-c', `trap "" TERM; sleep 1000 & echo $! > ${childPidFile}; wait`],
     stopSignal: 'SIGTERM',
@@ -139,11 +139,12 @@ test('stop() during a restart ends the old program and starts no new one', async
 
 test('a missing or non-executable command is named in the error', async (t) => {
   const spec = { args: [], stopSignal: 'SIGTERM', killTimeoutMs: 100, onExit: 'exit', restartBackoffMaxMs: 100 } as const;
-  assert.throws(() => new WrappedProgram({ command: 'no-such-program-xyz', ...spec }).start(), (error: unknown) => error instanceof CommandNotFoundError && /"no-such-program-xyz": not found in PATH/.test(error.message));
+  const start = async (command: string) => (await WrappedProgram.create({ command, ...spec })).start();
+  await assert.rejects(start('no-such-program-xyz'), (error: unknown) => error instanceof CommandNotFoundError && /"no-such-program-xyz": not found in PATH/.test(error.message));
   const script = join(await tempDir(t), 'server.sh');
   await writeFile(script, '#!/bin/sh\n', { mode: 0o644 });
-  assert.throws(() => new WrappedProgram({ command: script, ...spec }).start(), new RegExp(`"${script}": not executable`));
-  assert.throws(() => new WrappedProgram({ command: `${script}.missing`, ...spec }).start(), /server\.sh\.missing": no such file/);
+  await assert.rejects(start(script), new RegExp(`"${script}": not executable`));
+  await assert.rejects(start(`${script}.missing`), /server\.sh\.missing": no such file/);
 });
 
 /**
@@ -158,7 +159,7 @@ async function startParent(t: { after(fn: () => unknown): void }, dir: string) {
     parent,
     `import { WrappedProgram } from ${JSON.stringify(new URL('../../src/process/index.ts', import.meta.url).href)};
 import { writeFileSync } from 'node:fs';
-const program = new WrappedProgram({ command: process.execPath, args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(record)}, '--say=hello'], stopSignal: 'SIGTERM', killTimeoutMs: 1000, onExit: 'exit', restartBackoffMaxMs: 100 });
+const program = await WrappedProgram.create({ command: process.execPath, args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(record)}, '--say=hello'], stopSignal: 'SIGTERM', killTimeoutMs: 1000, onExit: 'exit', restartBackoffMaxMs: 100 });
 program.start();
 writeFileSync(${JSON.stringify(pidFile)}, String(program.pid));
 process.on('SIGUSR2', () => process.exit(3));
@@ -181,7 +182,7 @@ setInterval(() => {}, 1000);
 }
 
 test("the program inherits the helper's environment and stdio, and dies with the helper even when it is SIGKILLed", async (t) => {
-  assert.ok(parentDeathPrefix() !== undefined, 'setpriv with --pdeathsig is installed here');
+  assert.ok((await parentDeathPrefix()) !== undefined, 'setpriv with --pdeathsig is installed here');
   const h = await startParent(t, await tempDir(t));
   assert.equal(h.ready, `ready ${h.programPid} inherited-env`);
   await waitFor(() => /hello on stdout/.test(h.output().stdout) && /hello on stderr/.test(h.output().stderr), { what: "the program's output on the helper's stdout and stderr" });
