@@ -64,6 +64,8 @@ export class Session {
   #recheckTimer: NodeJS.Timeout | undefined;
   /** Watched only once a set is written: before, there is nothing to keep on disk. */
   #written = false;
+  /** The session's own writes in flight: what the watch sees meanwhile is their doing. */
+  #ownWrites = 0;
   #writing: Promise<void> = Promise.resolve();
   #checking: Promise<void> | undefined;
   /** What is wrong with the files on disk now, as last logged. */
@@ -82,7 +84,9 @@ export class Session {
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
-    this.#watch = new FileSetWatch(config.certDir, () => void this.check());
+    this.#watch = new FileSetWatch(config.certDir, () => {
+      if (this.#ownWrites === 0) void this.check();
+    });
     this.health = new HealthState(configuredOutputs(config), {
       expiryMarginMs: config.healthChecks.readyExpiryMarginMs,
       agentLostThresholdMs: config.healthChecks.agentLostThresholdMs,
@@ -149,8 +153,8 @@ export class Session {
   /**
    * Compares the files on disk with the set last written; when they are missing or altered, says so
    * in the health state (not ready) and writes the set again at once. Called on every change the
-   * watch sees, after each write and before each readiness answer; calls during a check share it, and
-   * one more check follows it, so no change goes unseen.
+   * watch sees (none for the session's own writes) and before each readiness answer; calls during a
+   * check share it, and one more check follows it, so no change goes unseen.
    */
   check(): Promise<void> {
     this.#recheck = true;
@@ -180,9 +184,29 @@ export class Session {
       watched = !this.#written || this.#watch.arm();
       await this.#check();
     }
+    this.#recheckUnless(watched);
+  }
+
+  /** Looks again in a while unless the set is right and watched: nothing else would make it look. */
+  #recheckUnless(watched: boolean): void {
     if (this.#closed || (watched && this.#filesProblem === undefined)) return;
+    clearTimeout(this.#recheckTimer);
     this.#recheckTimer = setTimeout(() => void this.check(), RECHECK_MS);
     this.#recheckTimer.unref();
+  }
+
+  /**
+   * After the session's own write: the set is what it just wrote, so it is not read back (that would
+   * cost every rotation a verify); the watch is armed again, on the new generation. A change made by
+   * someone else while the write ran is seen at the next change, probe or write. Should a check have
+   * armed the watch meanwhile, the write's events were queued before its last step returned, so by
+   * the next turn of the loop (setImmediate) they have been read, and ignored.
+   */
+  #ownWriteDone(): void {
+    setImmediate(() => {
+      this.#ownWrites--;
+      if (this.#ownWrites === 0 && this.#written && !this.#closed) this.#recheckUnless(this.#watch.arm());
+    });
   }
 
   async #check(): Promise<void> {
@@ -349,6 +373,8 @@ export class Session {
     const files = this.#plan.files();
     const looseFiles = this.#plan.looseFiles();
     const expiries = this.#plan.expiries();
+    // Not watched while it writes: its own changes are no news, and each would cost a callback.
+    if (this.#ownWrites++ === 0) this.#watch.close();
     try {
       // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
       let changed = false;
@@ -357,10 +383,7 @@ export class Session {
       if (files.length > 0 || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#metrics.filesWritten(new Date(), expiries);
-      if (!this.#written) {
-        this.#written = true;
-        void this.check();
-      }
+      this.#written = true;
       this.health.setWarning('write', undefined);
       this.#setFilesProblem(undefined);
       if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
@@ -372,6 +395,8 @@ export class Session {
       this.#metrics.writeFailed();
       this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);
       this.#log.error(`files not written; the previous set stays: ${message}`);
+    } finally {
+      this.#ownWriteDone();
     }
   }
 }
