@@ -141,9 +141,7 @@ export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = '
   } catch {
     return fail('the private key is not an unencrypted DER PKCS#8 key');
   }
-  const derived = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const certified = leaf.publicKey.export({ type: 'spki', format: 'der' });
-  if (!derived.equals(certified)) fail("the private key does not match the leaf certificate's public key");
+  if (!createPublicKey(privateKey).equals(leaf.publicKey)) fail("the private key does not match the leaf certificate's public key");
 
   return { id, certificates, privateKey, hint, notBefore: leaf.validFromDate, notAfter: leaf.validToDate };
 }
