@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncPath, writeNewFile } from './durable.ts';
+import { fsyncPath, writeNewFilesIn } from './durable.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -62,8 +62,12 @@ function checkNames(files: readonly OutputFile[]): void {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+/** Same names, modes and content, in the same order. */
+function sameFiles(a: readonly OutputFile[], b: readonly OutputFile[]): boolean {
+  return a.length === b.length && a.every((file, index) => {
+    const other = b[index]!;
+    return file.name === other.name && file.mode === other.mode && Buffer.from(file.content).equals(Buffer.from(other.content));
+  });
 }
 
 
@@ -170,12 +174,18 @@ export class FileSetWriter {
     checkNames(files);
     await this.#ensureDir(makeParents);
     const previous = await this.#currentGeneration();
-    if ((await this.#difference(previous, files)) === undefined) {
-      this.#last = files;
-      return { changed: false };
+    // A set other than the one last written is not on disk (short of someone else writing exactly
+    // it, where writing it again is harmless): only the same set is compared with the disk.
+    if (this.#last === undefined || sameFiles(this.#last, files)) {
+      if ((await this.#difference(previous, files)) === undefined) {
+        this.#last = files;
+        return { changed: false };
+      }
     }
 
-    for (const file of files) {
+    const visible = await Promise.all(files.map((file) => readlink(join(this.dir, file.name)).catch(() => undefined)));
+    const unlinked = files.filter((file, index) => visible[index] !== `${DATA}/${file.name}`);
+    for (const file of unlinked) {
       if ((await lstat(join(this.dir, file.name)).catch(() => undefined))?.isDirectory() === true) {
         throw new OutputError(`${join(this.dir, file.name)} is a directory, not a file the helper can replace`);
       }
@@ -185,12 +195,7 @@ export class FileSetWriter {
     try {
       await mkdir(generationPath, { mode: 0o755 });
       await chmod(generationPath, 0o755);
-      // Written side by side: their fsyncs overlap instead of queueing (the one slow step of a
-      // rotation). Every write settles before the directory is synced, or removed on a failure.
-      const written = await Promise.allSettled(files.map((file) => writeNewFile(join(generationPath, file.name), file)));
-      const failure = written.find((result) => result.status === 'rejected');
-      if (failure !== undefined) throw failure.reason;
-      await fsyncPath(generationPath);
+      await writeNewFilesIn(generationPath, files);
     } catch (error) {
       await rm(generationPath, { recursive: true, force: true });
       throw error instanceof OutputError ? error : new OutputError(`writing ${generationPath}: ${(error as Error).message}`);
@@ -200,8 +205,7 @@ export class FileSetWriter {
     // while the previous set is still whole.
     const links = new Map<string, string>();
     try {
-      for (const file of files) {
-        if ((await readlink(join(this.dir, file.name)).catch(() => undefined)) === `${DATA}/${file.name}`) continue;
+      for (const file of unlinked) {
         const temporary = join(this.dir, `..link.${randomBytes(4).toString('hex')}`);
         await symlink(`${DATA}/${file.name}`, temporary);
         links.set(file.name, temporary);
@@ -213,20 +217,26 @@ export class FileSetWriter {
 
     await this.#step('switch to the new file set', async () => {
       const dataTmp = join(this.dir, DATA_TMP);
-      await rm(dataTmp, { recursive: true, force: true });
-      await symlink(generation, dataTmp);
+      // Left only by a helper killed mid-swap: removed when it is in the way, not looked for first.
+      await symlink(generation, dataTmp).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+        await rm(dataTmp, { recursive: true, force: true });
+        await symlink(generation, dataTmp);
+      });
       const data = join(this.dir, DATA);
       // A real directory planted at ..data cannot be renamed over; it is ours to own, so it goes.
-      const planted = await lstat(data).catch(() => undefined);
+      // With a generation found, ..data is our symlink.
+      const planted = previous === undefined ? await lstat(data).catch(() => undefined) : undefined;
       if (planted !== undefined && !planted.isSymbolicLink()) await rm(data, { recursive: true, force: true });
       await rename(dataTmp, data);
     });
     await this.#step('link the visible names', async () => {
       for (const [name, temporary] of links) await rename(temporary, join(this.dir, name));
     });
-    await this.#step('remove names no longer written', () => this.#unlinkRemoved(new Set(files.map((file) => file.name))));
-    await fsyncPath(this.dir);
-    await this.#removeLeftovers(generation, previous);
+    const entries = await readdir(this.dir);
+    await this.#step('remove names no longer written', () => this.#unlinkRemoved(entries, new Set(files.map((file) => file.name))));
+    // The swap is flushed while the generations no longer needed go: their removal need not last.
+    await Promise.all([fsyncPath(this.dir), this.#removeLeftovers(entries, generation, previous)]);
     this.#last = files;
     return { changed: true };
   }
@@ -241,10 +251,14 @@ export class FileSetWriter {
 
   async #ensureDir(makeParents: boolean): Promise<void> {
     try {
-      if (!(await exists(this.dir))) {
+      const info = await stat(this.dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (info === undefined) {
         await mkdir(this.dir, { recursive: makeParents, mode: this.#dirMode });
         await chmod(this.dir, this.#dirMode);
-      } else if (!(await stat(this.dir)).isDirectory()) {
+      } else if (!info.isDirectory()) {
         throw new Error('exists and is not a directory');
       }
     } catch (error) {
@@ -252,8 +266,8 @@ export class FileSetWriter {
     }
   }
 
-  async #unlinkRemoved(keep: ReadonlySet<string>): Promise<void> {
-    for (const entry of await readdir(this.dir)) {
+  async #unlinkRemoved(entries: readonly string[], keep: ReadonlySet<string>): Promise<void> {
+    for (const entry of entries) {
       if (keep.has(entry) || entry.startsWith('..')) continue;
       const link = await readlink(join(this.dir, entry)).catch(() => undefined);
       if (link === `${DATA}/${entry}`) await rm(join(this.dir, entry), { force: true });
@@ -264,8 +278,8 @@ export class FileSetWriter {
    * Keeps the previous generation until the next swap, so a reader that just resolved it can finish;
    * older generations and temporary links (left by a helper killed mid-write) go.
    */
-  async #removeLeftovers(current: string, previous: string | undefined): Promise<void> {
-    for (const entry of await readdir(this.dir)) {
+  async #removeLeftovers(entries: readonly string[], current: string, previous: string | undefined): Promise<void> {
+    for (const entry of entries) {
       if ((GENERATION.test(entry) && entry !== current && entry !== previous) || LINK_TMP.test(entry)) {
         await rm(join(this.dir, entry), { recursive: true, force: true });
       }
