@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstat, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncPath, writeNewFilesIn } from './durable.ts';
+import { fsyncPath, writeNewFiles } from './durable.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -62,6 +63,15 @@ function checkNames(files: readonly OutputFile[]): void {
   }
 }
 
+/** The result of a read that may fail (a name missing, or not a symlink), or undefined. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Same names, modes and content, in the same order. */
 function sameFiles(a: readonly OutputFile[], b: readonly OutputFile[]): boolean {
   return a.length === b.length && a.every((file, index) => {
@@ -101,7 +111,7 @@ export class FileSetWriter {
   verify(): Promise<string | undefined> {
     return this.#enqueue(async () => {
       if (this.#last === undefined) return undefined;
-      return this.#difference(await this.#currentGeneration(), this.#last);
+      return this.#difference(this.#currentGeneration(), this.#last);
     });
   }
 
@@ -123,7 +133,7 @@ export class FileSetWriter {
   async #withCarried(files: readonly OutputFile[], carry: readonly string[]): Promise<OutputFile[]> {
     const present = new Set(files.map((file) => file.name));
     const missing = carry.filter((name) => !present.has(name));
-    const generation = missing.length === 0 ? undefined : await this.#currentGeneration();
+    const generation = missing.length === 0 ? undefined : this.#currentGeneration();
     const carried: OutputFile[] = [];
     if (generation !== undefined) {
       for (const name of missing) {
@@ -137,7 +147,7 @@ export class FileSetWriter {
 
   /** The files the visible set holds now, or undefined when there is none. */
   async current(): Promise<ReadonlyMap<string, Buffer> | undefined> {
-    const generation = await this.#currentGeneration();
+    const generation = this.#currentGeneration();
     if (generation === undefined) return undefined;
     const files = new Map<string, Buffer>();
     for (const name of await readdir(join(this.dir, generation))) files.set(name, await readFile(join(this.dir, generation, name)));
@@ -145,11 +155,10 @@ export class FileSetWriter {
   }
 
   /** The generation `..data` points at, if it is one of ours; a planted link is never followed. */
-  async #currentGeneration(): Promise<string | undefined> {
-    const target = await readlink(join(this.dir, DATA)).catch(() => undefined);
+  #currentGeneration(): string | undefined {
+    const target = attempt(() => readlinkSync(join(this.dir, DATA)));
     if (target === undefined || !GENERATION.test(target)) return undefined;
-    const info = await lstat(join(this.dir, target)).catch(() => undefined);
-    return info?.isDirectory() === true ? target : undefined;
+    return lstatSync(join(this.dir, target), { throwIfNoEntry: false })?.isDirectory() === true ? target : undefined;
   }
 
   /** The first way the visible set differs from `files`, or undefined when it holds exactly them. */
@@ -170,10 +179,12 @@ export class FileSetWriter {
     return undefined;
   }
 
+  // The steps of a write are synchronous system calls, except the flushes and the removal of old
+  // generations: see durable.ts for why.
   async #write(files: readonly OutputFile[], makeParents = true): Promise<{ changed: boolean }> {
     checkNames(files);
-    await this.#ensureDir(makeParents);
-    const previous = await this.#currentGeneration();
+    this.#ensureDir(makeParents);
+    const previous = this.#currentGeneration();
     // A set other than the one last written is not on disk (short of someone else writing exactly
     // it, where writing it again is harmless): only the same set is compared with the disk.
     if (this.#last === undefined || sameFiles(this.#last, files)) {
@@ -183,19 +194,18 @@ export class FileSetWriter {
       }
     }
 
-    const visible = await Promise.all(files.map((file) => readlink(join(this.dir, file.name)).catch(() => undefined)));
-    const unlinked = files.filter((file, index) => visible[index] !== `${DATA}/${file.name}`);
+    const unlinked = files.filter((file) => attempt(() => readlinkSync(join(this.dir, file.name))) !== `${DATA}/${file.name}`);
     for (const file of unlinked) {
-      if ((await lstat(join(this.dir, file.name)).catch(() => undefined))?.isDirectory() === true) {
+      if (lstatSync(join(this.dir, file.name), { throwIfNoEntry: false })?.isDirectory() === true) {
         throw new OutputError(`${join(this.dir, file.name)} is a directory, not a file the helper can replace`);
       }
     }
     const generation = generationName();
     const generationPath = join(this.dir, generation);
     try {
-      await mkdir(generationPath, { mode: 0o755 });
-      await chmod(generationPath, 0o755);
-      await writeNewFilesIn(generationPath, files);
+      mkdirSync(generationPath, { mode: 0o755 });
+      chmodSync(generationPath, 0o755);
+      await writeNewFiles(files.map((file) => ({ ...file, path: join(generationPath, file.name) })), generationPath);
     } catch (error) {
       await rm(generationPath, { recursive: true, force: true });
       throw error instanceof OutputError ? error : new OutputError(`writing ${generationPath}: ${(error as Error).message}`);
@@ -207,7 +217,7 @@ export class FileSetWriter {
     try {
       for (const file of unlinked) {
         const temporary = join(this.dir, `..link.${randomBytes(4).toString('hex')}`);
-        await symlink(`${DATA}/${file.name}`, temporary);
+        symlinkSync(`${DATA}/${file.name}`, temporary);
         links.set(file.name, temporary);
       }
     } catch (error) {
@@ -215,49 +225,48 @@ export class FileSetWriter {
       throw new OutputError(`${this.dir}: cannot link the visible names: ${(error as Error).message}`);
     }
 
-    await this.#step('switch to the new file set', async () => {
+    this.#step('switch to the new file set', () => {
       const dataTmp = join(this.dir, DATA_TMP);
       // Left only by a helper killed mid-swap: removed when it is in the way, not looked for first.
-      await symlink(generation, dataTmp).catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-        await rm(dataTmp, { recursive: true, force: true });
-        await symlink(generation, dataTmp);
-      });
+      try {
+        symlinkSync(generation, dataTmp);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        rmSync(dataTmp, { recursive: true, force: true });
+        symlinkSync(generation, dataTmp);
+      }
       const data = join(this.dir, DATA);
       // A real directory planted at ..data cannot be renamed over; it is ours to own, so it goes.
       // With a generation found, ..data is our symlink.
-      const planted = previous === undefined ? await lstat(data).catch(() => undefined) : undefined;
-      if (planted !== undefined && !planted.isSymbolicLink()) await rm(data, { recursive: true, force: true });
-      await rename(dataTmp, data);
+      const planted = previous === undefined ? lstatSync(data, { throwIfNoEntry: false }) : undefined;
+      if (planted !== undefined && !planted.isSymbolicLink()) rmSync(data, { recursive: true, force: true });
+      renameSync(dataTmp, data);
     });
-    await this.#step('link the visible names', async () => {
-      for (const [name, temporary] of links) await rename(temporary, join(this.dir, name));
+    this.#step('link the visible names', () => {
+      for (const [name, temporary] of links) renameSync(temporary, join(this.dir, name));
     });
-    const entries = await readdir(this.dir);
-    await this.#step('remove names no longer written', () => this.#unlinkRemoved(entries, new Set(files.map((file) => file.name))));
+    const entries = readdirSync(this.dir);
+    this.#step('remove names no longer written', () => this.#unlinkRemoved(entries, new Set(files.map((file) => file.name))));
     // The swap is flushed while the generations no longer needed go: their removal need not last.
     await Promise.all([fsyncPath(this.dir), this.#removeLeftovers(entries, generation, previous)]);
     this.#last = files;
     return { changed: true };
   }
 
-  async #step(what: string, action: () => Promise<void>): Promise<void> {
+  #step(what: string, action: () => void): void {
     try {
-      await action();
+      action();
     } catch (error) {
       throw new OutputError(`${this.dir}: cannot ${what}: ${(error as Error).message}`);
     }
   }
 
-  async #ensureDir(makeParents: boolean): Promise<void> {
+  #ensureDir(makeParents: boolean): void {
     try {
-      const info = await stat(this.dir).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw error;
-      });
+      const info = statSync(this.dir, { throwIfNoEntry: false });
       if (info === undefined) {
-        await mkdir(this.dir, { recursive: makeParents, mode: this.#dirMode });
-        await chmod(this.dir, this.#dirMode);
+        mkdirSync(this.dir, { recursive: makeParents, mode: this.#dirMode });
+        chmodSync(this.dir, this.#dirMode);
       } else if (!info.isDirectory()) {
         throw new Error('exists and is not a directory');
       }
@@ -266,11 +275,10 @@ export class FileSetWriter {
     }
   }
 
-  async #unlinkRemoved(entries: readonly string[], keep: ReadonlySet<string>): Promise<void> {
+  #unlinkRemoved(entries: readonly string[], keep: ReadonlySet<string>): void {
     for (const entry of entries) {
       if (keep.has(entry) || entry.startsWith('..')) continue;
-      const link = await readlink(join(this.dir, entry)).catch(() => undefined);
-      if (link === `${DATA}/${entry}`) await rm(join(this.dir, entry), { force: true });
+      if (attempt(() => readlinkSync(join(this.dir, entry))) === `${DATA}/${entry}`) rmSync(join(this.dir, entry), { force: true });
     }
   }
 
