@@ -21,9 +21,9 @@ function describe(index: number): string {
 }
 
 /**
- * Reading a certificate's extensions (a full ASN.1 parse, some milliseconds) is most of the cost of
- * verifying a chain, and TLS peers present the same few certificates on every connection: the last
- * EXTENSIONS_CACHED results are kept, by SHA-256 fingerprint, most recently used last.
+ * TLS peers present the same few certificates on every connection: the extensions of the last
+ * EXTENSIONS_CACHED are kept, by SHA-256 fingerprint (about 4 µs, which node:crypto computes
+ * natively, against some 25 µs for walking the DER), most recently used last.
  */
 const EXTENSIONS_CACHED = 512;
 const extensionsCache = new Map<string, SvidExtensions>();
