@@ -1,4 +1,4 @@
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, pbkdf2Sync, type X509Certificate } from 'node:crypto';
 import { NULL, bmpString, explicit, integer, octetString, oid, sequence, set } from './der-encode.ts';
 
 // PKCS#12 (RFC 7292) as Java 17 and OpenSSL 3 both read it by default: the key encrypted with PBES2
@@ -29,7 +29,8 @@ const ITERATIONS = 10_000;
 export interface KeystoreEntry {
   /** The entry's name (friendlyName): Java's alias. */
   readonly alias: string;
-  readonly privateKey: KeyObject;
+  /** PKCS#8 DER. */
+  readonly privateKeyDer: Uint8Array;
   /** Leaf first. */
   readonly chain: readonly X509Certificate[];
 }
@@ -61,8 +62,7 @@ const certBag = (certificate: X509Certificate, attributes: readonly Uint8Array[]
   safeBag(OID.certBag, sequence(oid(OID.x509Certificate), explicit(0, octetString(certificate.raw))), attributes);
 
 /** EncryptedPrivateKeyInfo: PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC (RFC 8018 6.2, A.4). */
-function shroudedKeyBag(key: KeyObject, password: string, attributes: readonly Uint8Array[]): Buffer {
-  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+function shroudedKeyBag(pkcs8: Uint8Array, password: string, attributes: readonly Uint8Array[]): Buffer {
   const salt = derive(password, 'key salt', pkcs8, 16);
   const iv = derive(password, 'key iv', pkcs8, 16);
   const aesKey = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ITERATIONS, 32, 'sha256');
@@ -130,7 +130,7 @@ export function keystorePkcs12(entry: KeystoreEntry, password: string): Uint8Arr
   const keyId = createHash('sha1').update(leaf.raw).digest();
   return pfx(
     [
-      shroudedKeyBag(entry.privateKey, password, [friendlyName(entry.alias), localKeyId(keyId)]),
+      shroudedKeyBag(entry.privateKeyDer, password, [friendlyName(entry.alias), localKeyId(keyId)]),
       certBag(leaf, [friendlyName(entry.alias), localKeyId(keyId)]),
       ...rest.map((certificate) => certBag(certificate, [])),
     ],

@@ -11,6 +11,8 @@ export class X509SvidError extends Error {
 
 export interface X509Svid extends X509SvidChain {
   readonly privateKey: KeyObject;
+  /** The same key as the Workload API sent it (PKCS#8 DER): files are written from it, never re-exported. */
+  readonly privateKeyDer: Uint8Array;
   readonly hint: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -143,7 +145,8 @@ export function parseX509Svid(chainDer: Uint8Array, keyDer: Uint8Array, hint = '
   }
   if (!createPublicKey(privateKey).equals(leaf.publicKey)) fail("the private key does not match the leaf certificate's public key");
 
-  return { id, certificates, privateKey, hint, notBefore: leaf.validFromDate, notAfter: leaf.validToDate };
+  // A copy: the caller's buffer may be reused.
+  return { id, certificates, privateKey, privateKeyDer: new Uint8Array(keyDer), hint, notBefore: leaf.validFromDate, notAfter: leaf.validToDate };
 }
 
 function checkValidity(certificate: X509Certificate, label: string, now: Date, fail: (rule: string) => never): void {
