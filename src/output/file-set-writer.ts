@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { lstat, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncPath, writeNewFiles } from './durable.ts';
 
@@ -162,18 +162,18 @@ export class FileSetWriter {
   }
 
   /** The first way the visible set differs from `files`, or undefined when it holds exactly them. */
-  async #difference(generation: string | undefined, files: readonly OutputFile[]): Promise<string | undefined> {
+  // Synchronous, as a write's steps are (see durable.ts): the session runs this check every second.
+  #difference(generation: string | undefined, files: readonly OutputFile[]): string | undefined {
     if (generation === undefined) return `${join(this.dir, DATA)} is missing`;
-    const present = await readdir(join(this.dir, generation)).catch(() => undefined);
+    const present = attempt(() => readdirSync(join(this.dir, generation)));
     if (present === undefined) return `${join(this.dir, generation)} is missing`;
     for (const file of files) {
       const path = join(this.dir, generation, file.name);
-      const info = await lstat(path).catch(() => undefined);
+      const info = attempt(() => lstatSync(path));
       if (info === undefined || !info.isFile()) return `${join(this.dir, file.name)} is missing`;
       if ((info.mode & 0o7777) !== file.mode) return `${join(this.dir, file.name)} has mode ${(info.mode & 0o7777).toString(8)}`;
-      if (!(await readFile(path)).equals(Buffer.from(file.content))) return `${join(this.dir, file.name)} was altered`;
-      const link = await readlink(join(this.dir, file.name)).catch(() => undefined);
-      if (link !== `${DATA}/${file.name}`) return `${join(this.dir, file.name)} is missing`;
+      if (!readFileSync(path).equals(Buffer.from(file.content))) return `${join(this.dir, file.name)} was altered`;
+      if (attempt(() => readlinkSync(join(this.dir, file.name))) !== `${DATA}/${file.name}`) return `${join(this.dir, file.name)} is missing`;
     }
     if (present.length !== files.length) return `${join(this.dir, generation)} holds other files`;
     return undefined;
@@ -188,7 +188,7 @@ export class FileSetWriter {
     // A set other than the one last written is not on disk (short of someone else writing exactly
     // it, where writing it again is harmless): only the same set is compared with the disk.
     if (this.#last === undefined || sameFiles(this.#last, files)) {
-      if ((await this.#difference(previous, files)) === undefined) {
+      if (this.#difference(previous, files) === undefined) {
         this.#last = files;
         return { changed: false };
       }
