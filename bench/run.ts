@@ -106,7 +106,7 @@ if (parts.has('mtls')) {
     title: 'The library: mTLS by SPIFFE ID (createHttpsServer + tlsClientOptions) beside the same handshake checked by OpenSSL alone',
     columns: ['', 'count', 'ms each'],
     rows: (await mtlsBench(counts)).map((r) => [r.what, r.count, r.ms]),
-    notes: ['new connections one at a time (no keep-alive, no resumption); a peer chain first seen costs a full ASN.1 read of its extensions once, later ones are cached.'],
+    notes: ['new connections one at a time (no keep-alive, no resumption); a peer chain first seen costs one DER walk of its extensions, later ones are cached.'],
   });
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncPath, writeNewFile } from './durable.ts';
+import { fsyncPath, writeNewFiles } from './durable.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -62,8 +63,21 @@ function checkNames(files: readonly OutputFile[]): void {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(() => true, () => false);
+/** The result of a read that may fail (a name missing, or not a symlink), or undefined. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Same names, modes and content, in the same order. */
+function sameFiles(a: readonly OutputFile[], b: readonly OutputFile[]): boolean {
+  return a.length === b.length && a.every((file, index) => {
+    const other = b[index]!;
+    return file.name === other.name && file.mode === other.mode && Buffer.from(file.content).equals(Buffer.from(other.content));
+  });
 }
 
 
@@ -97,7 +111,7 @@ export class FileSetWriter {
   verify(): Promise<string | undefined> {
     return this.#enqueue(async () => {
       if (this.#last === undefined) return undefined;
-      return this.#difference(await this.#currentGeneration(), this.#last);
+      return this.#difference(this.#currentGeneration(), this.#last);
     });
   }
 
@@ -119,7 +133,7 @@ export class FileSetWriter {
   async #withCarried(files: readonly OutputFile[], carry: readonly string[]): Promise<OutputFile[]> {
     const present = new Set(files.map((file) => file.name));
     const missing = carry.filter((name) => !present.has(name));
-    const generation = missing.length === 0 ? undefined : await this.#currentGeneration();
+    const generation = missing.length === 0 ? undefined : this.#currentGeneration();
     const carried: OutputFile[] = [];
     if (generation !== undefined) {
       for (const name of missing) {
@@ -133,7 +147,7 @@ export class FileSetWriter {
 
   /** The files the visible set holds now, or undefined when there is none. */
   async current(): Promise<ReadonlyMap<string, Buffer> | undefined> {
-    const generation = await this.#currentGeneration();
+    const generation = this.#currentGeneration();
     if (generation === undefined) return undefined;
     const files = new Map<string, Buffer>();
     for (const name of await readdir(join(this.dir, generation))) files.set(name, await readFile(join(this.dir, generation, name)));
@@ -141,56 +155,57 @@ export class FileSetWriter {
   }
 
   /** The generation `..data` points at, if it is one of ours; a planted link is never followed. */
-  async #currentGeneration(): Promise<string | undefined> {
-    const target = await readlink(join(this.dir, DATA)).catch(() => undefined);
+  #currentGeneration(): string | undefined {
+    const target = attempt(() => readlinkSync(join(this.dir, DATA)));
     if (target === undefined || !GENERATION.test(target)) return undefined;
-    const info = await lstat(join(this.dir, target)).catch(() => undefined);
-    return info?.isDirectory() === true ? target : undefined;
+    return lstatSync(join(this.dir, target), { throwIfNoEntry: false })?.isDirectory() === true ? target : undefined;
   }
 
   /** The first way the visible set differs from `files`, or undefined when it holds exactly them. */
-  async #difference(generation: string | undefined, files: readonly OutputFile[]): Promise<string | undefined> {
+  // Synchronous, as a write's steps are (see durable.ts): the session runs this check every second.
+  #difference(generation: string | undefined, files: readonly OutputFile[]): string | undefined {
     if (generation === undefined) return `${join(this.dir, DATA)} is missing`;
-    const present = await readdir(join(this.dir, generation)).catch(() => undefined);
+    const present = attempt(() => readdirSync(join(this.dir, generation)));
     if (present === undefined) return `${join(this.dir, generation)} is missing`;
     for (const file of files) {
       const path = join(this.dir, generation, file.name);
-      const info = await lstat(path).catch(() => undefined);
+      const info = attempt(() => lstatSync(path));
       if (info === undefined || !info.isFile()) return `${join(this.dir, file.name)} is missing`;
       if ((info.mode & 0o7777) !== file.mode) return `${join(this.dir, file.name)} has mode ${(info.mode & 0o7777).toString(8)}`;
-      if (!(await readFile(path)).equals(Buffer.from(file.content))) return `${join(this.dir, file.name)} was altered`;
-      const link = await readlink(join(this.dir, file.name)).catch(() => undefined);
-      if (link !== `${DATA}/${file.name}`) return `${join(this.dir, file.name)} is missing`;
+      if (!readFileSync(path).equals(Buffer.from(file.content))) return `${join(this.dir, file.name)} was altered`;
+      if (attempt(() => readlinkSync(join(this.dir, file.name))) !== `${DATA}/${file.name}`) return `${join(this.dir, file.name)} is missing`;
     }
     if (present.length !== files.length) return `${join(this.dir, generation)} holds other files`;
     return undefined;
   }
 
+  // The steps of a write are synchronous system calls, except the flushes and the removal of old
+  // generations: see durable.ts for why.
   async #write(files: readonly OutputFile[], makeParents = true): Promise<{ changed: boolean }> {
     checkNames(files);
-    await this.#ensureDir(makeParents);
-    const previous = await this.#currentGeneration();
-    if ((await this.#difference(previous, files)) === undefined) {
-      this.#last = files;
-      return { changed: false };
+    this.#ensureDir(makeParents);
+    const previous = this.#currentGeneration();
+    // A set other than the one last written is not on disk (short of someone else writing exactly
+    // it, where writing it again is harmless): only the same set is compared with the disk.
+    if (this.#last === undefined || sameFiles(this.#last, files)) {
+      if (this.#difference(previous, files) === undefined) {
+        this.#last = files;
+        return { changed: false };
+      }
     }
 
-    for (const file of files) {
-      if ((await lstat(join(this.dir, file.name)).catch(() => undefined))?.isDirectory() === true) {
+    const unlinked = files.filter((file) => attempt(() => readlinkSync(join(this.dir, file.name))) !== `${DATA}/${file.name}`);
+    for (const file of unlinked) {
+      if (lstatSync(join(this.dir, file.name), { throwIfNoEntry: false })?.isDirectory() === true) {
         throw new OutputError(`${join(this.dir, file.name)} is a directory, not a file the helper can replace`);
       }
     }
     const generation = generationName();
     const generationPath = join(this.dir, generation);
     try {
-      await mkdir(generationPath, { mode: 0o755 });
-      await chmod(generationPath, 0o755);
-      // Written side by side: their fsyncs overlap instead of queueing (the one slow step of a
-      // rotation). Every write settles before the directory is synced, or removed on a failure.
-      const written = await Promise.allSettled(files.map((file) => writeNewFile(join(generationPath, file.name), file)));
-      const failure = written.find((result) => result.status === 'rejected');
-      if (failure !== undefined) throw failure.reason;
-      await fsyncPath(generationPath);
+      mkdirSync(generationPath, { mode: 0o755 });
+      chmodSync(generationPath, 0o755);
+      await writeNewFiles(files.map((file) => ({ ...file, path: join(generationPath, file.name) })), generationPath);
     } catch (error) {
       await rm(generationPath, { recursive: true, force: true });
       throw error instanceof OutputError ? error : new OutputError(`writing ${generationPath}: ${(error as Error).message}`);
@@ -200,10 +215,9 @@ export class FileSetWriter {
     // while the previous set is still whole.
     const links = new Map<string, string>();
     try {
-      for (const file of files) {
-        if ((await readlink(join(this.dir, file.name)).catch(() => undefined)) === `${DATA}/${file.name}`) continue;
+      for (const file of unlinked) {
         const temporary = join(this.dir, `..link.${randomBytes(4).toString('hex')}`);
-        await symlink(`${DATA}/${file.name}`, temporary);
+        symlinkSync(`${DATA}/${file.name}`, temporary);
         links.set(file.name, temporary);
       }
     } catch (error) {
@@ -211,40 +225,49 @@ export class FileSetWriter {
       throw new OutputError(`${this.dir}: cannot link the visible names: ${(error as Error).message}`);
     }
 
-    await this.#step('switch to the new file set', async () => {
+    this.#step('switch to the new file set', () => {
       const dataTmp = join(this.dir, DATA_TMP);
-      await rm(dataTmp, { recursive: true, force: true });
-      await symlink(generation, dataTmp);
+      // Left only by a helper killed mid-swap: removed when it is in the way, not looked for first.
+      try {
+        symlinkSync(generation, dataTmp);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        rmSync(dataTmp, { recursive: true, force: true });
+        symlinkSync(generation, dataTmp);
+      }
       const data = join(this.dir, DATA);
       // A real directory planted at ..data cannot be renamed over; it is ours to own, so it goes.
-      const planted = await lstat(data).catch(() => undefined);
-      if (planted !== undefined && !planted.isSymbolicLink()) await rm(data, { recursive: true, force: true });
-      await rename(dataTmp, data);
+      // With a generation found, ..data is our symlink.
+      const planted = previous === undefined ? lstatSync(data, { throwIfNoEntry: false }) : undefined;
+      if (planted !== undefined && !planted.isSymbolicLink()) rmSync(data, { recursive: true, force: true });
+      renameSync(dataTmp, data);
     });
-    await this.#step('link the visible names', async () => {
-      for (const [name, temporary] of links) await rename(temporary, join(this.dir, name));
+    this.#step('link the visible names', () => {
+      for (const [name, temporary] of links) renameSync(temporary, join(this.dir, name));
     });
-    await this.#step('remove names no longer written', () => this.#unlinkRemoved(new Set(files.map((file) => file.name))));
-    await fsyncPath(this.dir);
-    await this.#removeLeftovers(generation, previous);
+    const entries = readdirSync(this.dir);
+    this.#step('remove names no longer written', () => this.#unlinkRemoved(entries, new Set(files.map((file) => file.name))));
+    // The swap is flushed while the generations no longer needed go: their removal need not last.
+    await Promise.all([fsyncPath(this.dir), this.#removeLeftovers(entries, generation, previous)]);
     this.#last = files;
     return { changed: true };
   }
 
-  async #step(what: string, action: () => Promise<void>): Promise<void> {
+  #step(what: string, action: () => void): void {
     try {
-      await action();
+      action();
     } catch (error) {
       throw new OutputError(`${this.dir}: cannot ${what}: ${(error as Error).message}`);
     }
   }
 
-  async #ensureDir(makeParents: boolean): Promise<void> {
+  #ensureDir(makeParents: boolean): void {
     try {
-      if (!(await exists(this.dir))) {
-        await mkdir(this.dir, { recursive: makeParents, mode: this.#dirMode });
-        await chmod(this.dir, this.#dirMode);
-      } else if (!(await stat(this.dir)).isDirectory()) {
+      const info = statSync(this.dir, { throwIfNoEntry: false });
+      if (info === undefined) {
+        mkdirSync(this.dir, { recursive: makeParents, mode: this.#dirMode });
+        chmodSync(this.dir, this.#dirMode);
+      } else if (!info.isDirectory()) {
         throw new Error('exists and is not a directory');
       }
     } catch (error) {
@@ -252,11 +275,10 @@ export class FileSetWriter {
     }
   }
 
-  async #unlinkRemoved(keep: ReadonlySet<string>): Promise<void> {
-    for (const entry of await readdir(this.dir)) {
+  #unlinkRemoved(entries: readonly string[], keep: ReadonlySet<string>): void {
+    for (const entry of entries) {
       if (keep.has(entry) || entry.startsWith('..')) continue;
-      const link = await readlink(join(this.dir, entry)).catch(() => undefined);
-      if (link === `${DATA}/${entry}`) await rm(join(this.dir, entry), { force: true });
+      if (attempt(() => readlinkSync(join(this.dir, entry))) === `${DATA}/${entry}`) rmSync(join(this.dir, entry), { force: true });
     }
   }
 
@@ -264,8 +286,8 @@ export class FileSetWriter {
    * Keeps the previous generation until the next swap, so a reader that just resolved it can finish;
    * older generations and temporary links (left by a helper killed mid-write) go.
    */
-  async #removeLeftovers(current: string, previous: string | undefined): Promise<void> {
-    for (const entry of await readdir(this.dir)) {
+  async #removeLeftovers(entries: readonly string[], current: string, previous: string | undefined): Promise<void> {
+    for (const entry of entries) {
       if ((GENERATION.test(entry) && entry !== current && entry !== previous) || LINK_TMP.test(entry)) {
         await rm(join(this.dir, entry), { recursive: true, force: true });
       }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fsyncPath, writeNewFile } from './durable.ts';
+import { fsyncPath, writeNewFiles } from './durable.ts';
 import { OutputError } from './file-set-writer.ts';
 
 /**
@@ -24,7 +24,7 @@ export async function replaceFile(path: string, file: { readonly content: string
     await mkdir(dir, { recursive: true, mode: 0o755 });
     const temporary = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      await writeNewFile(temporary, file);
+      await writeNewFiles([{ path: temporary, ...file }]);
       await rename(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificatesToPem, privateKeyToPem } from '../svid/index.ts';
+import { certificatesToPem, pkcs8ToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { fileNameProblem, type OutputFile } from '../output/index.ts';
@@ -82,15 +82,15 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
   if (target.pem !== undefined) {
     files.push(
       { name: target.pem.svidFileName, content: certificatesToPem(chain), mode: plan.certFileMode },
-      { name: target.pem.keyFileName, content: privateKeyToPem(svid.privateKey), mode: plan.keyFileMode },
+      { name: target.pem.keyFileName, content: pkcs8ToPem(svid.privateKeyDer), mode: plan.keyFileMode },
       { name: target.pem.bundleFileName, content: certificatesToPem(bundle), mode: plan.certFileMode },
     );
   }
   if (target.combinedPemFileName !== undefined) {
-    files.push({ name: target.combinedPemFileName, content: combinedPem(svid.privateKey, chain), mode: plan.keyFileMode });
+    files.push({ name: target.combinedPemFileName, content: combinedPem(svid.privateKeyDer, chain), mode: plan.keyFileMode });
   }
   if (target.pkcs12KeystoreFileName !== undefined) {
-    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain }, pkcs12Password(plan));
+    const keystore = keystorePkcs12({ alias: svid.id.toString(), privateKeyDer: svid.privateKeyDer, chain }, pkcs12Password(plan));
     files.push({ name: target.pkcs12KeystoreFileName, content: keystore, mode: plan.keyFileMode });
   }
   if (target.pkcs12TruststoreFileName !== undefined) {
@@ -114,7 +114,7 @@ export function renderX509Files(context: X509Context, plan: X509RenderPlan, now:
     const [first] = chosen;
     if (first === undefined) throw new RenderError('the Filesystem Delivery layout needs an SVID');
     const trustBundles = new Map([...context.bundles].map(([td, bundle]) => [td, keep(bundle.authorities)] as const));
-    const folder = { privateKey: first.material.svid.privateKey, chain: first.material.chain, trustBundles, keyFileMode: plan.keyFileMode, certFileMode: plan.certFileMode };
+    const folder = { privateKeyDer: first.material.svid.privateKeyDer, chain: first.material.chain, trustBundles, keyFileMode: plan.keyFileMode, certFileMode: plan.certFileMode };
     return { files: filesystemDeliveryFiles(folder), svids, skipped: [] };
   }
   const files = chosen.flatMap(({ target, material }) => targetFiles(target, material, plan));

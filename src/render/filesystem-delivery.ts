@@ -1,4 +1,4 @@
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { certificatesToPem } from '../svid/index.ts';
 import type { OutputFile } from '../output/index.ts';
 import { combinedPem } from './combined-pem.ts';
@@ -12,7 +12,8 @@ export const CREDENTIAL_BUNDLE = 'credential-bundle.pem';
 export const trustBundleFileName = (trustDomain: string): string => `${trustDomain}.spiffe-trust-bundle.pem`;
 
 export interface CredentialFolder {
-  readonly privateKey: KeyObject;
+  /** PKCS#8 DER. */
+  readonly privateKeyDer: Uint8Array;
   /** Leaf first. */
   readonly chain: readonly X509Certificate[];
   /** Every trust domain's authorities, the SVID's own and the federated ones, by name. */
@@ -23,7 +24,7 @@ export interface CredentialFolder {
 }
 
 export function filesystemDeliveryFiles(folder: CredentialFolder): OutputFile[] {
-  const files: OutputFile[] = [{ name: CREDENTIAL_BUNDLE, content: combinedPem(folder.privateKey, folder.chain), mode: folder.keyFileMode }];
+  const files: OutputFile[] = [{ name: CREDENTIAL_BUNDLE, content: combinedPem(folder.privateKeyDer, folder.chain), mode: folder.keyFileMode }];
   for (const trustDomain of [...folder.trustBundles.keys()].sort()) {
     const authorities = folder.trustBundles.get(trustDomain)!;
     // A trust bundle file holds one or more certificates; a domain with none gets no file, which

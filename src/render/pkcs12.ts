@@ -1,13 +1,5 @@
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, type KeyObject, type X509Certificate } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { ContentInfo, id_data } from '@peculiar/asn1-cms';
-import { DigestInfo } from '@peculiar/asn1-rsa';
-import {
-  AuthenticatedSafe, CertBag, MacData, PFX, PKCS12Attribute, PKCS8ShroudedKeyBag, SafeBag, SafeContents,
-  id_certBag, id_pkcs8ShroudedKeyBag, id_x509Certificate,
-} from '@peculiar/asn1-pfx';
-import { BmpString, Null, ObjectIdentifier, OctetString as DerOctetString, Integer, Sequence } from 'asn1js';
+import { createCipheriv, createHash, createHmac, pbkdf2Sync, type X509Certificate } from 'node:crypto';
+import { NULL, bmpString, explicit, integer, octetString, oid, sequence, set } from './der-encode.ts';
 
 // PKCS#12 (RFC 7292) as Java 17 and OpenSSL 3 both read it by default: the key encrypted with PBES2
 // (PBKDF2 with HMAC-SHA-256, AES-256-CBC, RFC 8018), certificates in the clear (they are public), and
@@ -25,6 +17,10 @@ const OID = {
   /** Java's "trusted key usage": a certificate bag carrying it is a trusted-certificate entry in Java's KeyStore. */
   javaTrustedKeyUsage: '2.16.840.1.113894.746875.1.1',
   anyExtendedKeyUsage: '2.5.29.37.0',
+  data: '1.2.840.113549.1.7.1',
+  pkcs8ShroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  certBag: '1.2.840.113549.1.12.10.1.3',
+  x509Certificate: '1.2.840.113549.1.9.22.1',
 } as const;
 
 /** Java 17's default for both the key and the MAC (keystore.pkcs12.*IterationCount). */
@@ -33,7 +29,8 @@ const ITERATIONS = 10_000;
 export interface KeystoreEntry {
   /** The entry's name (friendlyName): Java's alias. */
   readonly alias: string;
-  readonly privateKey: KeyObject;
+  /** PKCS#8 DER. */
+  readonly privateKeyDer: Uint8Array;
   /** Leaf first. */
   readonly chain: readonly X509Certificate[];
 }
@@ -42,11 +39,6 @@ export interface TrustedCertificate {
   readonly alias: string;
   readonly certificate: X509Certificate;
 }
-
-const der = (value: { toBER(): ArrayBuffer }): ArrayBuffer => value.toBER();
-const bytes = (buffer: ArrayBuffer | Uint8Array): Buffer => Buffer.from(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer));
-/** A copy: a Buffer's own ArrayBuffer may be a shared pool. */
-const toArrayBuffer = (buffer: Uint8Array): ArrayBuffer => new Uint8Array(buffer).buffer;
 
 /**
  * Salts and the IV are derived from the password and the content instead of drawn at random, so
@@ -57,49 +49,30 @@ function derive(password: string, purpose: string, content: Uint8Array, length: 
   return createHmac('sha256', password).update(purpose).update(content).digest().subarray(0, length);
 }
 
-function attribute(id: string, value: ArrayBuffer): PKCS12Attribute {
-  // Assigned afterwards: PKCS12Attribute's constructor (asn1-pfx 2.x) drops its parameters.
-  return Object.assign(new PKCS12Attribute(), { attrId: id, attrValues: [value] });
-}
+/** PKCS12Attribute: an OID and its one value. */
+const attribute = (id: string, value: Uint8Array): Buffer => sequence(oid(id), set(value));
+const friendlyName = (name: string): Buffer => attribute(OID.friendlyName, bmpString(name));
+const localKeyId = (id: Uint8Array): Buffer => attribute(OID.localKeyId, octetString(id));
 
-const friendlyName = (name: string): PKCS12Attribute => attribute(OID.friendlyName, der(new BmpString({ value: name })));
-const localKeyId = (id: Uint8Array): PKCS12Attribute => attribute(OID.localKeyId, der(new DerOctetString({ valueHex: toArrayBuffer(id) })));
+/** SafeBag: the bag type, its value, and its attributes (a SET OF, left out when empty). */
+const safeBag = (type: string, value: Uint8Array, attributes: readonly Uint8Array[]): Buffer =>
+  sequence(oid(type), explicit(0, value), ...(attributes.length > 0 ? [set(...attributes)] : []));
 
-function certBag(certificate: X509Certificate, attributes: PKCS12Attribute[]): SafeBag {
-  const bag = new CertBag({ certId: id_x509Certificate, certValue: AsnConvert.serialize(new OctetString(toArrayBuffer(certificate.raw))) });
-  return new SafeBag({ bagId: id_certBag, bagValue: AsnConvert.serialize(bag), ...(attributes.length > 0 ? { bagAttributes: attributes } : {}) });
-}
+const certBag = (certificate: X509Certificate, attributes: readonly Uint8Array[]): Buffer =>
+  safeBag(OID.certBag, sequence(oid(OID.x509Certificate), explicit(0, octetString(certificate.raw))), attributes);
 
 /** EncryptedPrivateKeyInfo: PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC (RFC 8018 6.2, A.4). */
-function shroudedKeyBag(key: KeyObject, password: string, attributes: PKCS12Attribute[]): SafeBag {
-  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+function shroudedKeyBag(pkcs8: Uint8Array, password: string, attributes: readonly Uint8Array[]): Buffer {
   const salt = derive(password, 'key salt', pkcs8, 16);
   const iv = derive(password, 'key iv', pkcs8, 16);
   const aesKey = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ITERATIONS, 32, 'sha256');
   const cipher = createCipheriv('aes-256-cbc', aesKey, iv);
   const encrypted = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
-  const pbes2Params = new Sequence({
-    value: [
-      new Sequence({
-        value: [
-          new ObjectIdentifier({ value: OID.pbkdf2 }),
-          new Sequence({
-            value: [
-              new DerOctetString({ valueHex: toArrayBuffer(salt) }),
-              new Integer({ value: ITERATIONS }),
-              new Sequence({ value: [new ObjectIdentifier({ value: OID.hmacWithSha256 }), new Null()] }),
-            ],
-          }),
-        ],
-      }),
-      new Sequence({ value: [new ObjectIdentifier({ value: OID.aes256Cbc }), new DerOctetString({ valueHex: toArrayBuffer(iv) })] }),
-    ],
-  });
-  const bag = new PKCS8ShroudedKeyBag({
-    encryptionAlgorithm: new AlgorithmIdentifier({ algorithm: OID.pbes2, parameters: der(pbes2Params) }),
-    encryptedData: new OctetString(toArrayBuffer(encrypted)),
-  });
-  return new SafeBag({ bagId: id_pkcs8ShroudedKeyBag, bagValue: AsnConvert.serialize(bag), bagAttributes: attributes });
+  const pbes2Params = sequence(
+    sequence(oid(OID.pbkdf2), sequence(octetString(salt), integer(ITERATIONS), sequence(oid(OID.hmacWithSha256), NULL))),
+    sequence(oid(OID.aes256Cbc), octetString(iv)),
+  );
+  return safeBag(OID.pkcs8ShroudedKeyBag, sequence(sequence(oid(OID.pbes2), pbes2Params), octetString(encrypted)), attributes);
 }
 
 /**
@@ -136,24 +109,17 @@ function pkcs12Kdf(password: string, salt: Uint8Array, iterations: number, id: n
   return Buffer.concat(output).subarray(0, length);
 }
 
-function pfx(bags: SafeBag[], password: string): Uint8Array {
-  const safeContents = AsnConvert.serialize(new SafeContents(bags));
-  const authenticatedSafe = AsnConvert.serialize(
-    new AuthenticatedSafe([new ContentInfo({ contentType: id_data, content: AsnConvert.serialize(new OctetString(safeContents)) })]),
-  );
-  const macSalt = derive(password, 'mac salt', bytes(authenticatedSafe), 16);
+/** ContentInfo of type data: the content DER in an OCTET STRING. */
+const dataContent = (content: Uint8Array): Buffer => sequence(oid(OID.data), explicit(0, octetString(content)));
+
+/** PFX: the bags as one unencrypted SafeContents, then the MAC over the AuthenticatedSafe. */
+function pfx(bags: readonly Uint8Array[], password: string): Uint8Array {
+  const authenticatedSafe = sequence(dataContent(sequence(...bags)));
+  const macSalt = derive(password, 'mac salt', authenticatedSafe, 16);
   const macKey = pkcs12Kdf(password, macSalt, ITERATIONS, 3, 32);
-  const mac = createHmac('sha256', macKey).update(bytes(authenticatedSafe)).digest();
-  const result = new PFX({
-    version: 3,
-    authSafe: new ContentInfo({ contentType: id_data, content: AsnConvert.serialize(new OctetString(authenticatedSafe)) }),
-    macData: new MacData({
-      mac: new DigestInfo({ digestAlgorithm: new AlgorithmIdentifier({ algorithm: OID.sha256, parameters: null }), digest: new OctetString(toArrayBuffer(mac)) }),
-      macSalt: new OctetString(toArrayBuffer(macSalt)),
-      iterations: ITERATIONS,
-    }),
-  });
-  return new Uint8Array(AsnConvert.serialize(result));
+  const mac = createHmac('sha256', macKey).update(authenticatedSafe).digest();
+  const macData = sequence(sequence(sequence(oid(OID.sha256), NULL), octetString(mac)), octetString(macSalt), integer(ITERATIONS));
+  return new Uint8Array(sequence(integer(3), dataContent(authenticatedSafe), macData));
 }
 
 /** A keystore with one private-key entry: the key and its chain, named `alias`. */
@@ -164,7 +130,7 @@ export function keystorePkcs12(entry: KeystoreEntry, password: string): Uint8Arr
   const keyId = createHash('sha1').update(leaf.raw).digest();
   return pfx(
     [
-      shroudedKeyBag(entry.privateKey, password, [friendlyName(entry.alias), localKeyId(keyId)]),
+      shroudedKeyBag(entry.privateKeyDer, password, [friendlyName(entry.alias), localKeyId(keyId)]),
       certBag(leaf, [friendlyName(entry.alias), localKeyId(keyId)]),
       ...rest.map((certificate) => certBag(certificate, [])),
     ],
@@ -174,7 +140,7 @@ export function keystorePkcs12(entry: KeystoreEntry, password: string): Uint8Arr
 
 /** A truststore: each certificate a trusted-certificate entry (what keytool -importcert makes). */
 export function truststorePkcs12(trusted: readonly TrustedCertificate[], password: string): Uint8Array {
-  const anyUsage = der(new ObjectIdentifier({ value: OID.anyExtendedKeyUsage }));
+  const anyUsage = oid(OID.anyExtendedKeyUsage);
   return pfx(
     trusted.map(({ alias, certificate }) => certBag(certificate, [friendlyName(alias), attribute(OID.javaTrustedKeyUsage, anyUsage)])),
     password,

@@ -56,6 +56,8 @@ export function certificatesToPem(certificates: readonly X509Certificate[]): str
 }
 
 /** PKCS#8 "PRIVATE KEY", the form the Go helper writes and most servers read. */
+export const pkcs8ToPem = (der: Uint8Array): string => encodePem('PRIVATE KEY', der);
+
 export function privateKeyToPem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return pkcs8ToPem(key.export({ type: 'pkcs8', format: 'der' }));
 }

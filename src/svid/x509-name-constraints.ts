@@ -1,5 +1,4 @@
-import type { GeneralName } from '@peculiar/asn1-x509';
-import type { SvidExtensions } from './x509-extensions.ts';
+import type { GeneralName, SvidExtensions } from './x509-extensions.ts';
 
 /**
  * RFC 5280 4.2.1.10 name constraints for the name types an SVID path carries: URI (the SPIFFE ID,
@@ -12,14 +11,11 @@ export function nameConstraintViolation(
   names: Pick<SvidExtensions, 'uriSans' | 'dnsSans'>,
 ): string | undefined {
   const all = [...constraints.permitted, ...constraints.excluded];
-  const unsupported = all.find((name) => name.uniformResourceIdentifier === undefined && name.dNSName === undefined);
-  if (unsupported !== undefined) {
-    const types = Object.entries(unsupported).filter(([, value]) => value !== undefined).map(([type]) => type);
-    return `it has name constraints on ${types.join(', ')} names, which are not supported`;
-  }
+  const unsupported = all.find((name) => name.type !== 'uniformResourceIdentifier' && name.type !== 'dNSName');
+  if (unsupported !== undefined) return `it has name constraints on ${unsupported.type} names, which are not supported`;
   const kinds = [
-    { kind: 'URI', names: names.uriSans.map(uriHost), pick: (name: GeneralName) => name.uniformResourceIdentifier, match: hostMatchesUriConstraint },
-    { kind: 'DNS', names: names.dnsSans, pick: (name: GeneralName) => name.dNSName, match: dnsMatchesConstraint },
+    { kind: 'URI', names: names.uriSans.map(uriHost), pick: (name: GeneralName) => (name.type === 'uniformResourceIdentifier' ? name.text : undefined), match: hostMatchesUriConstraint },
+    { kind: 'DNS', names: names.dnsSans, pick: (name: GeneralName) => (name.type === 'dNSName' ? name.text : undefined), match: dnsMatchesConstraint },
   ];
   for (const { kind, names: values, pick, match } of kinds) {
     const permitted = constraints.permitted.map(pick).filter((value) => value !== undefined);

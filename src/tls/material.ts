@@ -1,4 +1,4 @@
-import { certificatesToPem, privateKeyToPem, type X509Svid } from '../svid/index.ts';
+import { certificatesToPem, pkcs8ToPem, type X509Svid } from '../svid/index.ts';
 import type { X509Source, X509SourceUpdate } from '../sources/index.ts';
 
 /** What Node's TLS takes from a source: the SVID's chain and key, and every bundle's authorities. */
@@ -28,7 +28,7 @@ export function tlsMaterial(source: X509Source): TlsMaterial {
   if (material === undefined) {
     material = {
       cert: certificatesToPem(svid.certificates),
-      key: privateKeyToPem(svid.privateKey),
+      key: pkcs8ToPem(svid.privateKeyDer),
       ca: [...context.bundles.values()].flatMap((bundle) => bundle.authorities.map((authority) => authority.toString())),
     };
     bySvid.set(svid, material);

@@ -19,6 +19,8 @@ const HEAVY = {
   'the pretty printer': /\/node_modules\/pino-pretty\//,
   'the metrics exposition': /\/node_modules\/prom-client\//,
   'the HCL parser': /\/node_modules\/js-hcl-parser\//,
+  // Certificates are read by src/svid's DER walker and PKCS#12 is written by src/render's encoder.
+  'an ASN.1 schema library': /\/node_modules\/(@peculiar\/|asn1js\/)/,
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,
 } as const;

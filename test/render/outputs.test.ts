@@ -101,7 +101,7 @@ async function pkcs12Files(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t);
   const keystore = join(dir, 'keystore.p12');
   const truststore = join(dir, 'truststore.p12');
-  await writeFile(keystore, keystorePkcs12({ alias: svid.id.toString(), privateKey: svid.privateKey, chain: svid.certificates }, PASSWORD));
+  await writeFile(keystore, keystorePkcs12({ alias: svid.id.toString(), privateKeyDer: svid.privateKeyDer, chain: svid.certificates }, PASSWORD));
   const authorities = [...ctx.bundles.get('example.org')!.authorities, ...ctx.bundles.get('other.org')!.authorities];
   await writeFile(truststore, truststorePkcs12(authorities.map((certificate, i) => ({ alias: `ca-${i + 1}`, certificate })), PASSWORD));
   return { keystore, truststore, svid };

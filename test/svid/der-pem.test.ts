@@ -69,6 +69,21 @@ test('PEM decoding ignores text between blocks, accepts CRLF, and refuses broken
   }
 });
 
+test('a bundle sent again unchanged is not parsed again; changed bytes are', () => {
+  const td = TrustDomain.parse('reuse.example.org');
+  const sent = Buffer.concat([root.der, intermediate.der]);
+  const first = parseX509Bundle(td, sent);
+  assert.equal(parseX509Bundle(td, Buffer.from(sent)), first, 'equal bytes in another buffer: the same parse');
+  sent.fill(0, sent.length - 4); // inside the intermediate's signature: still a certificate
+  const changed = parseX509Bundle(td, sent);
+  assert.notEqual(changed, first, 'the kept copy is not the caller\'s buffer, which changed');
+  assert.deepEqual(changed.authorities[1]!.raw, sent.subarray(root.der.length));
+  const other = parseX509Bundle(td, root.der);
+  assert.notEqual(other, first);
+  assert.deepEqual(other.authorities.map((ca) => ca.raw), [root.der]);
+  assert.notEqual(parseX509Bundle(TrustDomain.parse('other.example.org'), root.der), other, 'kept per trust domain');
+});
+
 test('X.509 bundles parse from concatenated DER; empty is no authorities; garbage is refused', () => {
   const td = TrustDomain.parse('example.org');
   const bundle = parseX509Bundle(td, Buffer.concat([root.der, intermediate.der]));

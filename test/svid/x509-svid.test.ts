@@ -26,6 +26,7 @@ test('a leaf signed by the root parses into its ID, chain, key, hint and validit
   assert.deepEqual(svid.notAfter, svid.certificates[0]!.validToDate);
   assert.deepEqual(svid.notBefore, svid.certificates[0]!.validFromDate);
   assert.equal(svid.privateKey.type, 'private');
+  assert.deepEqual(Buffer.from(svid.privateKeyDer), leaf.keyDer, 'the key as sent, for writing without an export');
   assert.equal(parseX509Svid(leaf.der, leaf.keyDer).hint, '');
 });
 
