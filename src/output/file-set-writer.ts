@@ -31,8 +31,10 @@ export interface WriteOptions {
   /**
    * Names the set keeps when `files` has no new content for them: their content and mode are copied
    * from the set on disk (if it holds them), so a partial update never removes a configured file.
+   * `'all'`: every file of the set on disk, for a writer that does not yet know all the names it
+   * will write.
    */
-  readonly carry?: readonly string[];
+  readonly carry?: readonly string[] | 'all';
 }
 
 function generationName(): string {
@@ -130,12 +132,13 @@ export class FileSetWriter {
     return result;
   }
 
-  async #withCarried(files: readonly OutputFile[], carry: readonly string[]): Promise<OutputFile[]> {
+  async #withCarried(files: readonly OutputFile[], carry: readonly string[] | 'all'): Promise<OutputFile[]> {
     const present = new Set(files.map((file) => file.name));
-    const missing = carry.filter((name) => !present.has(name));
-    const generation = missing.length === 0 ? undefined : this.#currentGeneration();
+    const generation = carry !== 'all' && carry.length === 0 ? undefined : this.#currentGeneration();
     const carried: OutputFile[] = [];
     if (generation !== undefined) {
+      const names = carry === 'all' ? await readdir(join(this.dir, generation)).catch(() => []) : carry;
+      const missing = names.filter((name) => !present.has(name));
       for (const name of missing) {
         const path = join(this.dir, generation, name);
         const info = await lstat(path).catch(() => undefined);

@@ -140,10 +140,14 @@ export class FilePlan {
   }
 
   /**
-   * Every configured file name with a fixed name: a write carries over those it has no material
-   * for yet, so a restart or a reload never removes them while their new content is on its way.
+   * What a write keeps from the set on disk when it has no material for it yet, so a restart or a
+   * reload never removes a file while its new content is on its way. Until the first X.509 update
+   * the X.509 part of the set is unknown, names that depend on the bundles included (a file per
+   * federated trust domain, Filesystem Delivery's trust files): the whole set on disk stays, and the
+   * first X.509 write makes it exactly this config's. After it, the configured fixed names.
    */
-  names(): string[] {
+  carry(): readonly string[] | 'all' {
+    if (writesX509(this.#config) && this.#x509Files === undefined) return 'all';
     const names = x509Targets(this.#config).flatMap((target) =>
       [target.pem?.svidFileName, target.pem?.keyFileName, target.pem?.bundleFileName, target.combinedPemFileName, target.pkcs12KeystoreFileName, target.pkcs12TruststoreFileName].filter(
         (name): name is string => name !== undefined,

@@ -379,8 +379,8 @@ export class Session {
       // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
       let changed = false;
       for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
-      const carry = this.#plan.names();
-      if (files.length > 0 || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
+      const carry = this.#plan.carry();
+      if (files.length > 0 || carry === 'all' || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
       for (const output of ready) this.health.recordWrite(output);
       if (changed) this.#metrics.filesWritten(new Date(), expiries);
       this.#written = true;

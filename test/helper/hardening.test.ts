@@ -91,6 +91,25 @@ test('defect 1: JWT-SVID files never disappear across five restarts', async (t) 
   assert.equal(seen.missing, 0, `db.jwt missing in ${seen.missing} of ${seen.polls} polls`);
 });
 
+test('after a restart, a write before the first X.509 update keeps the per-trust-domain bundle files', async (t) => {
+  const s = await server(t);
+  await s.addFederatedBundle('partner.example');
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const federated = join(certs, 'federated_partner.example.pem');
+  await writeFile(join(dir, 'helper.conf'), x509Config(s.address, certs, 'federated_bundle_file_name = "federated_{trust_domain}.pem"\njwt_bundle_file_name = "bundle.jwks"'));
+  let helper = await startHelper(t, dir, '', { configFile: join(dir, 'helper.conf') });
+  const roots = await waitFor(() => readFile(federated, 'utf8').catch(() => undefined), { what: 'the federated bundle file', timeoutMs: STARTUP_MS });
+  await waitFor(() => readFile(join(certs, 'bundle.jwks'), 'utf8').catch(() => undefined), { what: 'the JWT bundle file', timeoutMs: STARTUP_MS });
+  helper.child.kill('SIGTERM');
+  assert.equal(await helper.exited(), 0);
+  // The restarted helper hears of the JWT bundles first: its first write has no X.509 material.
+  s.stall('FetchX509SVID');
+  helper = await startHelper(t, dir, '', { configFile: join(dir, 'helper.conf') });
+  await helper.waitForLog((l) => l.msg === 'files written' || l.msg === 'files unchanged; the program is not told', { timeoutMs: STARTUP_MS });
+  assert.equal(await readFile(federated, 'utf8').catch(() => 'missing'), roots, 'the federated bundle file is still there');
+});
+
 test('defect 2: an expired, not yet valid, wrongly addressed or wrong-subject JWT-SVID is refused; the last good one stays', async (t) => {
   const s = await server(t, { jwtTtlSeconds: 30 });
   const dir = await tempDir(t);

@@ -136,6 +136,20 @@ test('carry: a write keeps the current content of every carried name it has no n
   assert.deepEqual(await writer.write([set(2)[0]!], { carry: ['b'] }), { changed: false }, 'carried content counts as unchanged');
 });
 
+test("carry 'all': every file of the set on disk that the write has nothing for stays, with its mode", async (t) => {
+  const dir = await tempDir(t);
+  await new FileSetWriter(dir).write([...set(1), { name: 'federated_partner.pem', content: 'roots\n', mode: 0o640 }]);
+  const writer = new FileSetWriter(dir);
+  assert.deepEqual(await writer.write([set(2)[0]!], { carry: 'all' }), { changed: true });
+  assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 2\n/);
+  assert.match(await readFile(join(dir, 'b'), 'utf8'), /^gen 1\n/);
+  assert.equal(await readFile(join(dir, 'federated_partner.pem'), 'utf8'), 'roots\n');
+  assert.equal((await stat(join(dir, 'federated_partner.pem'))).mode & 0o777, 0o640);
+  // Without it, the next write makes the set exactly what it is given.
+  await writer.write(set(3));
+  await assert.rejects(lstat(join(dir, 'federated_partner.pem')), { code: 'ENOENT' });
+});
+
 test('a name of 250 bytes is written and linked like any other (the swap never leaves a name unlinked)', async (t) => {
   const dir = await tempDir(t);
   const writer = new FileSetWriter(dir);
