@@ -107,9 +107,11 @@ test('reload-command mode runs the command after each rotation', async (t) => {
   const certs = join(dir, 'certs');
   await startHelper(t, dir, x509Config(s.address, certs, `renew_action = "command"\nrenew_command = ${toml(['sh', '-c', `cat ${certs}/svid.pem | head -1 >> ${runs}`])}\nrenew_debounce = 0`));
   await waitFor(() => servedSerial(certs));
+  // The first write is told too, like every later one: the count is 1 until the rotation.
+  await waitFor(async () => (await lines(runs)).length === 1, { what: 'the command run after the first write' });
   await s.rotate();
-  await waitFor(async () => (await lines(runs)).length === 1, { what: 'one command run' });
-  assert.equal((await lines(runs))[0], '-----BEGIN CERTIFICATE-----');
+  await waitFor(async () => (await lines(runs)).length === 2, { what: 'the command run after the rotation' });
+  assert.deepEqual(await lines(runs), ['-----BEGIN CERTIFICATE-----', '-----BEGIN CERTIFICATE-----']);
 });
 
 test('pid-file mode signals the process named in the pid file, read afresh', async (t) => {
