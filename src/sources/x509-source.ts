@@ -84,6 +84,11 @@ export class X509Source extends LiveSource<X509SourceUpdate> implements X509Bund
     return this.#value.context.bundles;
   }
 
+  /** The same as `bundles`, by BundleSource's name: either is a bundle source for the TLS functions. */
+  get x509Bundles(): X509BundleSet {
+    return this.bundles;
+  }
+
   get context(): X509Context {
     return this.#value.context;
   }

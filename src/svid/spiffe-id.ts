@@ -130,6 +130,14 @@ export class SpiffeId {
     return this.trustDomain.equals(trustDomain);
   }
 
+  /**
+   * This ID is `prefix` or below it, by whole path segments (go-spiffe's MatchIDPrefix): /ns has
+   * the prefix /ns and /ns/a, never /nsx. A trust domain's own ID is the prefix of all its members.
+   */
+  hasPrefix(prefix: SpiffeId): boolean {
+    return this.memberOf(prefix.trustDomain) && (this.path === prefix.path || this.path.startsWith(`${prefix.path}/`));
+  }
+
   toString(): string {
     return `${this.trustDomain.idString()}${this.path}`;
   }

@@ -1,10 +1,10 @@
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
-import type { X509Source } from '../sources/index.ts';
 import type { Authorizer } from './authorize.ts';
-import { tlsMaterial } from './material.ts';
+import { authoritiesPem, svidPem } from './material.ts';
 import { PeerRefusedError, authorizePeer } from './peer.ts';
+import { splitSources, type X509BundleSetSource, type X509SvidSource } from './sources.ts';
 
-/** Options for tls.connect, https.request / https.Agent, undici's Agent `connect`, and grpc-js credentials. */
+/** Options for tls.connect, https.request, undici's `connect`, and grpc-js credentials. */
 export interface SpiffeTlsClientOptions extends ConnectionOptions {
   /** The source's current SVID chain (PEM): read at each connection. */
   readonly cert: string;
@@ -14,23 +14,31 @@ export interface SpiffeTlsClientOptions extends ConnectionOptions {
   readonly checkServerIdentity: (hostname: string, certificate: PeerCertificate) => Error | undefined;
 }
 
+/** The options of a client that presents no SVID (it verifies the server only). */
+export type SpiffeTlsServerAuthOptions = Omit<SpiffeTlsClientOptions, 'cert' | 'key'>;
+
 /**
- * mTLS client options on an X509Source: present the current SVID; accept a server only if its chain
- * verifies as an X.509-SVID against the bundle of the server's own trust domain and `authorizer`
- * accepts its SPIFFE ID. No host name is checked: the SPIFFE ID is the server's identity.
+ * mTLS client options: present the current SVID; accept a server only if its chain verifies as an
+ * X.509-SVID against the bundle of the server's own trust domain and `authorizer` accepts its SPIFFE
+ * ID. No host name is checked: the SPIFFE ID is the server's identity. Given a bundle source alone
+ * (a BundleSource), the client presents no certificate and only verifies the server.
  *
  * `cert`, `key` and `ca` are getters, read whenever a connection is made with these options (or a
  * copy of them), so new connections present the rotated SVID; a client that copies them once (an
- * undici Agent given them as an object, grpc-js `credentials.createSsl`) presents the SVID current
- * when it was made, and still verifies servers against the current bundles (grpcCredentials, and
- * undici's buildConnector called per connection, follow rotations).
+ * https.Agent or undici Agent given them as an object, grpc-js `credentials.createSsl`) keeps the
+ * SVID current when it was made: use httpsAgent, undici's buildConnector called per connection, or
+ * grpcCredentials.
  */
-export function tlsClientOptions(source: X509Source, authorizer: Authorizer): SpiffeTlsClientOptions {
+export function tlsClientOptions(source: X509SvidSource & X509BundleSetSource, authorizer: Authorizer): SpiffeTlsClientOptions;
+export function tlsClientOptions(svid: X509SvidSource, bundles: X509BundleSetSource, authorizer: Authorizer): SpiffeTlsClientOptions;
+export function tlsClientOptions(bundles: X509BundleSetSource, authorizer: Authorizer): SpiffeTlsServerAuthOptions;
+export function tlsClientOptions(...args: unknown[]): SpiffeTlsServerAuthOptions {
+  const { svid, bundles, authorizer } = splitSources(args);
   const options = {
     rejectUnauthorized: true as const,
     checkServerIdentity: (_hostname: string, certificate: PeerCertificate): Error | undefined => {
       try {
-        authorizePeer(certificate, source, authorizer);
+        authorizePeer(certificate, bundles, authorizer);
         return undefined;
       } catch (error) {
         return error instanceof PeerRefusedError ? error : new PeerRefusedError(String(error));
@@ -43,8 +51,9 @@ export function tlsClientOptions(source: X509Source, authorizer: Authorizer): Sp
      */
     session: undefined,
   };
-  for (const name of ['cert', 'key', 'ca'] as const) {
-    Object.defineProperty(options, name, { enumerable: true, get: () => (name === 'ca' ? [...tlsMaterial(source).ca] : tlsMaterial(source)[name]) });
+  Object.defineProperty(options, 'ca', { enumerable: true, get: () => [...authoritiesPem(bundles)] });
+  if ('svid' in svid) {
+    for (const name of ['cert', 'key'] as const) Object.defineProperty(options, name, { enumerable: true, get: () => svidPem(svid)[name] });
   }
-  return options as unknown as SpiffeTlsClientOptions;
+  return options as unknown as SpiffeTlsServerAuthOptions;
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { parseX509SvidChain, verifyX509SvidPath, type SpiffeId, type TrustDomain, type X509BundleSource } from '../svid/index.ts';
-import type { Authorizer } from './authorize.ts';
+import type { Authorizer, AuthorizerVerdict } from './authorize.ts';
 
 /** A TLS peer was refused: its certificate is not a valid SVID of a known trust domain, or the authorizer said no. */
 export class PeerRefusedError extends Error {
@@ -10,10 +10,13 @@ export class PeerRefusedError extends Error {
   readonly code = 'ERR_SPIFFE_PEER_REFUSED';
   /** The peer's SPIFFE ID, when its SVID verified but the authorizer refused it. */
   readonly peerId: SpiffeId | undefined;
+  /** Why the authorizer refused the peer, when it said. */
+  readonly reason: string | undefined;
 
-  constructor(message: string, peerId?: SpiffeId) {
+  constructor(message: string, peerId?: SpiffeId, reason?: string) {
     super(message);
     this.peerId = peerId;
+    this.reason = reason;
   }
 }
 
@@ -72,13 +75,16 @@ export function authorizePeer(
     if (!leaf.id.trustDomain.equals(verifiedByTls)) throw new PeerRefusedError(why);
     verified = { id: leaf.id, path: chain };
   }
-  let allowed: boolean;
+  let verdict: AuthorizerVerdict;
   try {
-    allowed = authorizer(verified.id, verified.path);
+    verdict = authorizer(verified.id, verified.path);
   } catch (error) {
     throw new PeerRefusedError(`the authorizer failed on peer ${verified.id}: ${(error as Error).message}`, verified.id);
   }
-  if (!allowed) throw new PeerRefusedError(`peer ${verified.id} is not authorized`, verified.id);
+  if (verdict !== true) {
+    const reason = typeof verdict === 'string' && verdict !== '' ? verdict : undefined;
+    throw new PeerRefusedError(`peer ${verified.id} is not authorized${reason === undefined ? '' : `: ${reason}`}`, verified.id, reason);
+  }
   return verified.id;
 }
 

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Server as GrpcServer, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { authorizeId, tlsClientOptions, type X509Source } from '../../src/index.ts';
 import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
+import { connect as http2Connect, type SecureClientSessionOptions } from 'node:http2';
 import { request } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import type { RequestOptions } from 'node:https';
@@ -33,6 +34,22 @@ export function get(port: number, options: RequestOptions): Promise<{ status: nu
 }
 
 type T = { after(fn: () => unknown): void };
+
+/** GET / over HTTP/2 with these TLS options: the status and body, or the error that ended the stream. */
+export async function h2Get(t: T, port: number, options: SecureClientSessionOptions): Promise<{ status: number; body: string }> {
+  const session = http2Connect(`https://127.0.0.1:${port}`, options);
+  t.after(() => session.destroy());
+  session.on('error', () => undefined);
+  const stream = session.request({ ':path': '/' });
+  let status: number | undefined;
+  let body = '';
+  stream.on('response', (headers) => (status = Number(headers[':status'])));
+  stream.on('data', (chunk: Buffer) => (body += chunk));
+  const [error] = await Promise.race([once(stream, 'end').then(() => [undefined]), once(stream, 'close').then(() => [stream.rstCode])]);
+  session.close();
+  if (status === undefined || error !== undefined) throw new Error(`the HTTP/2 stream ended with no response${error === undefined ? '' : ` (RST ${error})`}`);
+  return { status, body };
+}
 
 /**
  * A gRPC server presenting `server`'s SVID (grpc-js serves its own HTTP/2; any service will do): a
