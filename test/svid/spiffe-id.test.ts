@@ -79,6 +79,21 @@ test('equality, membership and construction from parts', () => {
   assert.throws(() => SpiffeId.fromParts(td, 'web'), /starts with "\/"/);
 });
 
+test('a prefix matches by whole path segments, within its trust domain (go-spiffe MatchIDPrefix)', () => {
+  const prefix = SpiffeId.parse('spiffe://example.org/spire/agent');
+  const has = (id: string) => SpiffeId.parse(id).hasPrefix(prefix);
+  assert.ok(has('spiffe://example.org/spire/agent'), 'the prefix itself');
+  assert.ok(has('spiffe://example.org/spire/agent/node-a'));
+  assert.ok(has('spiffe://example.org/spire/agent/k8s/node/b'));
+  assert.ok(!has('spiffe://example.org/spire/agentish'), 'not within a segment');
+  assert.ok(!has('spiffe://example.org/spire'), 'not a parent');
+  assert.ok(!has('spiffe://other.org/spire/agent/node-a'), 'not another trust domain');
+  assert.ok(!has('spiffe://example.org/Spire/agent/x'), 'case-sensitive, as the path is');
+  const root = SpiffeId.parse('spiffe://example.org');
+  assert.ok(SpiffeId.parse('spiffe://example.org/any/thing').hasPrefix(root), "a trust domain's own ID is the prefix of its members");
+  assert.ok(!SpiffeId.parse('spiffe://example.org.evil/x').hasPrefix(root));
+});
+
 test('the path is case-sensitive; the trust domain is lowercase; lengths at the limits are accepted', () => {
   const upper = SpiffeId.parse('spiffe://example.org/Web/API');
   assert.equal(upper.path, '/Web/API');

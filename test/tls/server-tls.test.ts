@@ -17,6 +17,7 @@ import {
   privateKeyToPem,
   serverTls,
   tlsClientOptions,
+  type Authorizer,
 } from '../../src/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -136,4 +137,8 @@ test('separate sources: a server with a fixed SVID and a BundleSource; a client 
   assert.equal('cert' in anonymous, false);
   assert.deepEqual(await get(oneWayPort, anonymous), { status: 200, body: 'anonymous: true' });
   await assert.rejects(get(oneWayPort, tlsClientOptions(bundles, (id) => `not ${id}`)), (error: unknown) => error instanceof PeerRefusedError && error.reason === `not ${SERVER}`);
+  // Only `true` accepts: an authorizer written in JavaScript that returns nothing, or something truthy, refuses.
+  for (const sloppy of [() => undefined, () => 1]) {
+    await assert.rejects(get(oneWayPort, tlsClientOptions(bundles, sloppy as unknown as Authorizer)), (error: unknown) => error instanceof PeerRefusedError && error.message === `peer ${SERVER} is not authorized`);
+  }
 });

@@ -11,6 +11,7 @@ import {
   X509Source,
   authorizeAny,
   authorizeId,
+  authorizeIdPrefix,
   authorizeMemberOf,
   authorizeOneOf,
   certificatesToPem,
@@ -80,6 +81,11 @@ test('authorizers accept with true and say why they refuse', () => {
   assert.equal(authorizeMemberOf('example.org')(id, []), true);
   assert.equal(authorizeMemberOf('spiffe://other.org')(id, []), 'expected a member of other.org');
   assert.equal(authorizeAny()(id, []), true);
+  const agents = authorizeIdPrefix('spiffe://example.org/spire/agent');
+  assert.equal(agents(SpiffeId.parse('spiffe://example.org/spire/agent/node-a'), []), true);
+  assert.equal(agents(SpiffeId.parse('spiffe://example.org/spire/agentish'), []), 'expected spiffe://example.org/spire/agent or an ID below it');
+  assert.deepEqual(agents.trustDomains?.map(String), ['example.org'], 'a server trusts only that trust domain');
+  assert.throws(() => authorizeIdPrefix('spiffe://example.org/spire/'), /trailing "\/"/);
   assert.throws(() => authorizeId('spiffe://example.org/a/../b'), /"\.\." segment/);
   assert.throws(() => authorizeOneOf(), /at least one SPIFFE ID/);
 });
