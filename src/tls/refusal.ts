@@ -1,5 +1,6 @@
-import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import { performServerHandshake } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
@@ -11,9 +12,18 @@ function forbidden(response: ServerResponse, why: string): void {
   response.end(`${why}\n`);
 }
 
-/** Answers every request on the connections it is handed; it never listens, so it owns no port. */
+/**
+ * Answers every request on the connections it is handed; it never listens, so it owns no port.
+ * Made at the first refusal: an ES import of node:http would build its whole namespace (undici
+ * with it) in every program that imports the library.
+ */
 let http1: HttpServer | undefined;
 const reasons = new WeakMap<object, string>();
+
+function answeringForbidden(): HttpServer {
+  const { Server } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+  return new Server((request: IncomingMessage, response: ServerResponse) => forbidden(response, reasons.get(request.socket) ?? 'refused'));
+}
 
 /**
  * Tells a refused peer why, as far as the protocol lets us, and closes its connection.
@@ -40,7 +50,7 @@ export function tellRefusedPeer(server: TlsServer, socket: TLSSocket, why: strin
     return;
   }
   if (server instanceof HttpsServer || socket.alpnProtocol === 'http/1.1') {
-    http1 ??= new HttpServer((request: IncomingMessage, response: ServerResponse) => forbidden(response, reasons.get(request.socket) ?? 'refused'));
+    http1 ??= answeringForbidden();
     reasons.set(socket, why);
     http1.emit('connection', socket);
     return;
