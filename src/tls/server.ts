@@ -33,8 +33,17 @@ export interface SpiffeServerTls {
 export function serverTls(...args: [...TlsSources, authorizer: Authorizer, options?: TlsOptions]): SpiffeServerTls {
   const { svid, bundles, authorizer, rest } = splitSources<[TlsOptions?]>(args);
   const base = rest[0] ?? {};
-  return { options: { ...base, ...secureOptions(svid, bundles, authorizer) }, guard: (server) => guard(server, svid, bundles, authorizer, base) };
+  const madeFrom = appliedNow(svid, bundles);
+  return { options: { ...base, ...secureOptions(svid, bundles, authorizer) }, guard: (server) => guard(server, svid, bundles, authorizer, base, madeFrom) };
 }
+
+/** What a secure context was made from; sources hand out the same objects until they change. */
+interface Applied {
+  readonly svid: X509Svid;
+  readonly bundles: X509BundleSet;
+}
+
+const appliedNow = (svid: X509SvidSource, bundles: X509BundleSetSource): Applied => ({ svid: svid.svid, bundles: bundles.x509Bundles });
 
 /**
  * The secure-context options of a server: its SVID, a client certificate required, and as trusted
@@ -59,22 +68,21 @@ function publicReason(error: unknown): string {
  *   refused one is told why as far as its protocol allows (tellRefusedPeer), and when it has closed
  *   reported as 'tlsClientError' (a PeerRefusedError, the socket), as Node reports failed handshakes.
  */
-function guard<S extends TlsServer>(server: S, svid: X509SvidSource, bundles: X509BundleSetSource, authorizer: Authorizer, base: TlsOptions): S {
+function guard<S extends TlsServer>(server: S, svid: X509SvidSource, bundles: X509BundleSetSource, authorizer: Authorizer, base: TlsOptions, madeFrom: Applied): S {
   // With one trust domain's authorities trusted, OpenSSL's check is the proof a client's hidden intermediates need.
   const verifiedByTls = authorizer.trustDomains?.length === 1 ? authorizer.trustDomains[0] : undefined;
-  let current: { svid: X509Svid; bundles: X509BundleSet } | undefined;
+  let current = madeFrom;
   const refresh = (): void => {
-    if (current?.svid === svid.svid && current.bundles === bundles.x509Bundles) return;
-    current = { svid: svid.svid, bundles: bundles.x509Bundles };
+    if (current.svid === svid.svid && current.bundles === bundles.x509Bundles) return;
+    current = appliedNow(svid, bundles);
     server.setSecureContext({ ...base, ...secureOptions(svid, bundles, authorizer) });
-    /*
-     * Node would destroy a client whose chain it cannot verify before 'secureConnection', telling
-     * it nothing; the guard refuses such clients itself (socket.authorized) so that it can say why.
-     */
-    (server as S & { rejectUnauthorized: boolean }).rejectUnauthorized = false;
   };
-  // The server may have been made from options older than the sources' current values.
-  refresh();
+  /*
+   * Node would destroy a client whose chain it cannot verify before 'secureConnection', telling it
+   * nothing; the guard refuses such clients itself (socket.authorized) so that it can say why.
+   * (A property of tls.Server, read for each connection; setSecureContext leaves it alone.)
+   */
+  (server as S & { rejectUnauthorized: boolean }).rejectUnauthorized = false;
   const emit = server.emit.bind(server);
   server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
     if (event === 'connection') refresh();
