@@ -86,6 +86,9 @@ test('serverTls: an HTTP/2 server made elsewhere serves h2 and HTTP/1.1 clients;
       response.end('h2 server');
     }),
   );
+  const refused: Error[] = [];
+  // An http2 server destroys the socket of each 'tlsClientError': the guard reports once the peer has been answered.
+  h2.on('tlsClientError', (error) => refused.push(error));
   const port = await listen(t, h2);
   const http1 = (source: X509Source) => get(port, { ...tlsClientOptions(source, authorizeId(SERVER)), ALPNProtocols: ['http/1.1'] } as RequestOptions);
   assert.deepEqual(await h2Get(t, port, tlsClientOptions(client, authorizeId(SERVER))), { status: 200, body: 'h2 server' });
@@ -93,6 +96,8 @@ test('serverTls: an HTTP/2 server made elsewhere serves h2 and HTTP/1.1 clients;
   assert.deepEqual(await h2Get(t, port, tlsClientOptions(intruder, authorizeId(SERVER))), { status: 403, body: `${INTRUDER} is not authorized\n` });
   assert.deepEqual(await http1(intruder), { status: 403, body: `${INTRUDER} is not authorized\n` });
   assert.deepEqual(reached, [`2.0 ${CLIENT}`, `1.1 ${CLIENT}`]);
+  await waitFor(() => refused.length === 2, { what: 'both refusals reported' });
+  assert.deepEqual(refused.map((error) => (error as PeerRefusedError).peerId?.toString()), [INTRUDER, INTRUDER]);
 });
 
 test('a client whose certificate expired is told so (403 naming the reason), not reset; on a plain TLS server it sees the connection close', async (t) => {
