@@ -36,9 +36,9 @@ test('the library entry exports the client and the SVID types', () => {
   assert.equal(library.VERSION, pkg.version, 'src/version.ts follows package.json');
 });
 
-const LIBRARY = ['svid', 'workload', 'sources', 'tls'];
+const LIBRARY = ['svid', 'workload', 'sources', 'tls', 'dev'];
 
-test('the library modules (svid, workload, sources, tls) import nothing from the helper\'s modules', async () => {
+test('the library modules (svid, workload, sources, tls) and the development API (dev) import nothing from the helper\'s modules', async () => {
   for (const dir of LIBRARY) {
     for (const file of await readdir(`${root}src/${dir}`)) {
       const source = await readFile(`${root}src/${dir}/${file}`, 'utf8');
@@ -82,6 +82,14 @@ test('the library entry loads none of the command\'s dependencies (pino, chokida
   for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'grpcCredentials', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {
     assert.ok(exports.includes(name), name);
   }
+});
+
+test('the development entry (spiffe-helper/dev) loads none of the command\'s dependencies nor its modules', async (t) => {
+  await build;
+  const { loaded, exports } = await useLibrary(t, process.execPath, join(root, pkg.exports['./dev']!.default));
+  assert.ok(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the module recorder sees what the entry loads');
+  assert.deepEqual(loaded.filter((url) => CLI_ONLY.test(url)), []);
+  assert.deepEqual(exports, ['SpiffeIdError', 'startDevWorkloadApi']);
 });
 
 const NODE22 = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'spiffe-helper-test', 'node-22', 'bin', 'node');
