@@ -21,7 +21,7 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   license: string;
   bin: Record<string, string>;
   exports: Record<string, { default: string; types: string }>;
-  engines: { node: string };
+  devDependencies: Record<string, string>;
 };
 // The package as npm publishes it and the image runs it: `npm test` builds it before any test runs
 // (other test files start the helper from it, so it is never rebuilt under them).
@@ -107,6 +107,24 @@ for (const [label, node, skip] of [['Node 24', process.execPath, undefined], ['N
   });
 }
 
+// Older Nodes a user may have: the machine's (Debian's is 20) and the Node 22 the library is tested on.
+const OLDER_NODES = [NODE22, '/usr/bin/node', '/usr/local/bin/node'].filter((node, index, all) => existsSync(node) && all.indexOf(node) === index);
+
+test('the bin on an older Node says in one line which Node it needs, and npm has no engines to warn about on every npx run', async () => {
+  await build;
+  assert.equal((pkg as { engines?: unknown }).engines, undefined);
+  const older = [];
+  for (const node of OLDER_NODES) {
+    const { stdout } = await run(node, ['--version']);
+    if (Number(/^v(\d+)/.exec(stdout)![1]) < 24) older.push(node);
+  }
+  for (const node of older) {
+    const failed = await run(node, [`${root}${pkg.bin['spiffe-helper']}`, '-version']).catch((error: { code: number; stderr: string }) => error);
+    assert.equal((failed as { code: number }).code, 1, node);
+    assert.match((failed as { stderr: string }).stderr, /^spiffe-helper: needs Node\.js 24\.11 or later; this is v\d+\.\d+\.\d+ \(.+\)\n$/, node);
+  }
+});
+
 test('the compiled package (what npm publishes and the image runs) works: bin and library entry', async () => {
   await build;
   const { stdout } = await run(process.execPath, [`${root}${pkg.bin['spiffe-helper']}`, '-version']);
@@ -141,7 +159,8 @@ const finalStage = instructions.slice(instructions.findLastIndex((line) => line.
 const binDir = dirname(pkg.bin['spiffe-helper']!.replace(/^\.\//, ''));
 
 test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a numeric non-root user, OCI labels, read-only root ready', async () => {
-  const engineMajor = /\d+/.exec(pkg.engines.node)![0];
+  // The image's Node is the one the project builds and tests with: the node devDependency.
+  const engineMajor = /\d+/.exec(pkg.devDependencies.node!)![0];
   assert.equal(finalStage[0], `FROM gcr.io/distroless/nodejs${engineMajor}-debian12:nonroot`);
   for (const line of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from'))) {
     for (const source of line.split(' ').slice(1, -1)) await stat(join(root, source));
