@@ -12,7 +12,7 @@ import { docExamples } from '../support/doc-examples.ts';
 import { tempDir } from '../support/tmp.ts';
 import { spireUnavailable } from '../support/spire.ts';
 import { GO_HELPER } from '../../bench/contenders.ts';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/dev/index.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -69,9 +69,9 @@ async function useLibrary(t: { after(fn: () => unknown): void }, node: string, e
 }
 
 /** Two identities, picked by hint by the fixture's mTLS round trip. */
-async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<WorkloadApiTestServer> {
-  const api = await WorkloadApiTestServer.start({ svids: [{ spiffeId: 'spiffe://example.org/server', hint: 'server' }, { spiffeId: 'spiffe://example.org/client', hint: 'client' }] });
-  t.after(() => api.stop());
+async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<DevWorkloadApi> {
+  const api = await startDevWorkloadApi({ svids: [{ spiffeId: 'spiffe://example.org/server', hint: 'server' }, { spiffeId: 'spiffe://example.org/client', hint: 'client' }] });
+  t.after(() => api.close());
   return api;
 }
 
@@ -100,7 +100,7 @@ for (const [label, node, skip] of [['Node 24', process.execPath, undefined], ['N
   test(`the compiled library runs on ${label}: an mTLS round trip on two sources, without loading the command's dependencies`, { skip }, async (t) => {
     await build;
     const api = await mtlsApi(t);
-    const result = await useLibrary(t, node, join(root, pkg.exports['.']!.default), api.address);
+    const result = await useLibrary(t, node, join(root, pkg.exports['.']!.default), api.endpoint);
     assert.match(result.node, label === 'Node 22' ? /^v22\./ : /^v24\./);
     assert.equal(result.answer, 'mTLS ok');
     assert.deepEqual(result.loaded.filter((url) => CLI_ONLY.test(url)), []);
@@ -212,18 +212,18 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   }
   const work = join(dir, 'work');
   await mkdir(work);
-  const api = await WorkloadApiTestServer.start();
-  t.after(() => api.stop());
-  await writeFile(join(work, 'helper.conf'), `agent_address = "${api.address}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
+  const api = await startDevWorkloadApi();
+  t.after(() => api.close());
+  await writeFile(join(work, 'helper.conf'), `agent_address = "${api.endpoint}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
   // A compile cache that cannot be written (its path is a file), as on a read-only root.
   const env = { ...process.env, NODE_COMPILE_CACHE: tarball };
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'helper.conf'], { cwd: work, env, timeout: 60_000 });
   const written = new X509Certificate(await readFile(join(work, 'certs', 'tls.crt')));
-  assert.equal(written.serialNumber, new X509Certificate(api.currentSvids[0]!.certificates[0]!).serialNumber);
+  assert.equal(written.serialNumber, new X509Certificate(api.x509Svids[0]!.chainDer).serialNumber);
   await readFile(join(work, 'certs', 'tls.key'));
   await readFile(join(work, 'certs', 'ca.crt'));
   // A Go helper's HCL config, unchanged, in the same payload.
-  await writeFile(join(work, 'go-helper.conf'), `agent_address = "${api.address}"\ncert_dir = "go-certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\ncert_file_mode = 0644\ndaemon_mode = false\nhealth_checks {\n  listener_enabled = false\n}\n`);
+  await writeFile(join(work, 'go-helper.conf'), `agent_address = "${api.endpoint}"\ncert_dir = "go-certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\ncert_file_mode = 0644\ndaemon_mode = false\nhealth_checks {\n  listener_enabled = false\n}\n`);
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'go-helper.conf'], { cwd: work, env, timeout: 60_000 });
   assert.equal(new X509Certificate(await readFile(join(work, 'go-certs', 'svid.pem'))).serialNumber, written.serialNumber);
 });

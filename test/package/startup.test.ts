@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { startDevWorkloadApi } from '../../src/dev/index.ts';
 import { HELPER_SOURCE } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -35,10 +35,10 @@ function loadedOf(modules: readonly string[]): string[] {
 
 async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string, address: string) => string, daemon: boolean, flags: readonly string[] = []): Promise<string[]> {
   const dir = await tempDir(t);
-  const server = await WorkloadApiTestServer.start();
-  t.after(() => server.stop());
+  const server = await startDevWorkloadApi();
+  t.after(() => server.close());
   const configFile = join(dir, 'helper.conf');
-  await writeFile(configFile, config(dir, server.address));
+  await writeFile(configFile, config(dir, server.endpoint));
   const record = join(dir, 'modules.txt');
   const env = { ...process.env, RECORD_MODULES: record };
   const args = ['--import', RECORDER, HELPER_SOURCE, '-config', configFile, ...flags];
