@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { startDevWorkloadApi } from 'spiffe-helper/dev';
+import { startDevWorkloadApi, type DevWorkloadApi } from 'spiffe-helper/dev';
 import { X509Source, authorizeId, createHttpsServer, pickHint, tlsClientOptions } from 'spiffe-helper';
 import { waitFor } from '../support/wait.ts';
 
@@ -39,18 +39,23 @@ function callOrders(source: X509Source, port: number): Promise<{ orders: number;
 
 const serialOf = (source: X509Source): string => source.svid.certificates[0]!.serialNumber;
 
-test('an app tests its own mTLS with spiffe-helper/dev: both parts follow a rotation', async (t) => {
-  const api = await startDevWorkloadApi({ svids: [{ spiffeId: WEB, hint: 'web' }, { spiffeId: ORDERS, hint: 'orders' }] });
+type T = { after(fn: () => unknown): void };
+
+/** The development Workload API serving the orders service and a caller with this identity, and the service listening. */
+async function startApp(t: T, caller: string): Promise<{ api: DevWorkloadApi; caller: X509Source; orders: X509Source; port: number }> {
+  const api = await startDevWorkloadApi({ svids: [{ spiffeId: caller, hint: 'caller' }, { spiffeId: ORDERS, hint: 'orders' }] });
   t.after(() => api.close());
-  const web = await X509Source.create({ endpoint: api.endpoint, picker: pickHint('web') });
-  t.after(() => web.close());
-  const orders = await X509Source.create({ endpoint: api.endpoint, picker: pickHint('orders') });
-  t.after(() => orders.close());
+  const sources = await Promise.all(['caller', 'orders'].map((hint) => X509Source.create({ endpoint: api.endpoint, picker: pickHint(hint) })));
+  t.after(() => Promise.all(sources.map((source) => source.close())));
+  const [callerSource, orders] = sources as [X509Source, X509Source];
   const server = ordersService(orders).listen(0, '127.0.0.1');
   t.after(() => new Promise((resolve) => server.close(resolve)));
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  return { api, caller: callerSource, orders, port: (server.address() as AddressInfo).port };
+}
 
+test('an app tests its own mTLS with spiffe-helper/dev: both parts follow a rotation', async (t) => {
+  const { api, caller: web, orders, port } = await startApp(t, WEB);
   const before = await callOrders(web, port);
   assert.equal(before.orders, 3);
   assert.equal(before.caller, serialOf(web), 'the server saw the web part\'s SVID');
@@ -66,14 +71,6 @@ test('an app tests its own mTLS with spiffe-helper/dev: both parts follow a rota
 });
 
 test('an impostor with another identity of the same trust domain is refused by the app', async (t) => {
-  const api = await startDevWorkloadApi({ svids: [{ spiffeId: ORDERS, hint: 'orders' }, { spiffeId: 'spiffe://shop.test/intruder', hint: 'intruder' }] });
-  t.after(() => api.close());
-  const intruder = await X509Source.create({ endpoint: api.endpoint, picker: pickHint('intruder') });
-  t.after(() => intruder.close());
-  const orders = await X509Source.create({ endpoint: api.endpoint, picker: pickHint('orders') });
-  t.after(() => orders.close());
-  const server = ordersService(orders).listen(0, '127.0.0.1');
-  t.after(() => new Promise((resolve) => server.close(resolve)));
-  await once(server, 'listening');
-  await assert.rejects(callOrders(intruder, (server.address() as AddressInfo).port));
+  const { caller: intruder, port } = await startApp(t, 'spiffe://shop.test/intruder');
+  await assert.rejects(callOrders(intruder, port));
 });
