@@ -9,6 +9,8 @@ export interface CommandLine {
   /** Overrides the config's daemon_mode when given. */
   readonly daemonMode: boolean | undefined;
   readonly action: 'run' | 'check' | 'version' | 'help';
+  /** -dev[=<SPIFFE ID>]: run against an in-process development Workload API (src/dev); absent: not asked. */
+  readonly dev?: { readonly spiffeId: string | undefined };
 }
 
 export class UsageError extends Error {
@@ -17,11 +19,13 @@ export class UsageError extends Error {
 
 export const DEFAULT_CONFIG_FILE = 'helper.conf';
 
-export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>] [-check] [-version] [-help]
+export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>] [-dev[=<SPIFFE ID>]] [-check] [-version] [-help]
 
   -config <file>        configuration file: TOML, or the Go helper's HCL (told from the content).
                         Default: ${DEFAULT_CONFIG_FILE}; without it, SPIFFE_HELPER_<KEY> variables alone will do
   -daemon-mode=<bool>   false: fetch once, write the files and exit (init containers). Overrides daemon_mode
+  -dev[=<SPIFFE ID>]    development only: serve the helper (and other local programs) from an in-process
+                        Workload API with an in-memory CA, unattested; default ID spiffe://example.org/dev
   -check                load and check the configuration, print what the helper would do, exit 0 or 1
   -version              print the version and exit
   -help                 print this help and exit
@@ -36,6 +40,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   let configFile: string | undefined;
   let daemonMode: boolean | undefined;
   let action: CommandLine['action'] = 'run';
+  let dev: CommandLine['dev'] | undefined;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -65,6 +70,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case 'dry-run':
         action = 'check';
         break;
+      case 'dev':
+        dev = { spiffeId: inline === '' ? undefined : inline };
+        break;
       case 'version':
         action = 'version';
         break;
@@ -75,9 +83,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       default:
         throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
     }
-    if (inline !== undefined && !['config', 'daemon-mode'].includes(name)) {
+    if (inline !== undefined && !['config', 'daemon-mode', 'dev'].includes(name)) {
       throw new UsageError(`${arg.split('=')[0]} takes no value`);
     }
   }
-  return { configFile, daemonMode, action };
+  return { configFile, daemonMode, action, ...(dev === undefined ? {} : { dev }) };
 }

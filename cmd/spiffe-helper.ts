@@ -15,9 +15,9 @@ const EXIT_USAGE = 2;
  * The config's inputs: the file named by -config; else helper.conf, unless it is absent and
  * SPIFFE_HELPER_* variables configure the helper (a pod with no config file).
  */
-function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
+function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv, devAgentAddress: string | undefined): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -37,8 +37,24 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`spiffe-helper ${VERSION}\n`);
     return 0;
   }
+  if (commandLine.dev === undefined) return run(commandLine, undefined);
+  // Loaded only with -dev: a normal start carries none of the development CA's code.
+  let dev: { endpoint: string; close(): Promise<void> };
+  try {
+    dev = await (await import('./dev.ts')).startDev(commandLine.dev.spiffeId);
+  } catch (error) {
+    process.stderr.write(`spiffe-helper: -dev: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await run(commandLine, dev.endpoint);
+  } finally {
+    await dev.close();
+  }
+}
 
-  const inputs = configInputs(commandLine, process.env);
+async function run(commandLine: CommandLine, devAgentAddress: string | undefined): Promise<number> {
+  const inputs = configInputs(commandLine, process.env, devAgentAddress);
   let config: HelperConfig;
   try {
     config = await loadConfig(inputs);

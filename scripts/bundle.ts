@@ -9,14 +9,28 @@ import { chmod, writeFile } from 'node:fs/promises';
 const BUNDLE = 'dist/bin/spiffe-helper-bundle.js';
 const LAUNCHER = 'dist/bin/spiffe-helper.js';
 
+// The command needs Node.js 24.11 (the first 24 LTS), the Node it is built for and tested on. The
+// launcher checks that first, in syntax any Node from 12 on parses (no static import of a newer
+// export, no top-level await), so an older Node says so in one line instead of a SyntaxError. It is
+// not in package.json's engines: npm would warn twice on every npx run from a checkout, where npm runs
+// on the machine's Node and the helper on the node devDependency (README, Development).
+const NODE_MINIMUM = [24, 11] as const;
+const NODE_CHECK = `var need = [${NODE_MINIMUM.join(', ')}], have = process.versions.node.split('.').map(Number);
+if (have[0] < need[0] || (have[0] === need[0] && have[1] < need[1])) {
+  process.stderr.write('spiffe-helper: needs Node.js ' + need.join('.') + ' or later; this is ' + process.version + ' (' + process.execPath + ')\\n');
+  process.exit(1);
+}`;
+
 // The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
 // it in $NODE_COMPILE_CACHE, else in the temp dir; where it cannot write there, it runs without.
 const LAUNCHER_SOURCE = `#!/usr/bin/env node
+${NODE_CHECK}
 // spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
 // later starts skip compiling it.
-import { enableCompileCache } from 'node:module';
-enableCompileCache();
-await import('./spiffe-helper-bundle.js');
+import('node:module').then((module) => {
+  module.enableCompileCache();
+  return import('./spiffe-helper-bundle.js');
+});
 `;
 
 /**

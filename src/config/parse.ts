@@ -23,7 +23,7 @@ export interface ConfigInputs {
   /** SPIFFE_HELPER_<KEY> variables, and the PKCS#12 password's variable, are read from this; none when omitted. */
   readonly env?: NodeJS.ProcessEnv;
   /** Command-line values. */
-  readonly flags?: { readonly daemonMode?: boolean | undefined };
+  readonly flags?: { readonly daemonMode?: boolean | undefined; readonly devAgentAddress?: string | undefined };
   /** Also check the config against this machine (cert_dir, cmd); omitted: the text alone is checked. */
   readonly host?: HostChecks;
 }
@@ -80,11 +80,21 @@ function sourcesOf(raw: Raw, origin: Origin): Map<string, string> {
  */
 function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { config: HelperConfig; origin: Origin } {
   const environment = readEnvironment(inputs.env ?? {});
-  const flags: Raw = inputs.flags?.daemonMode === undefined ? {} : { daemon_mode: inputs.flags.daemonMode };
-  const raw: Raw = { ...parsed?.raw, ...environment.values, ...flags };
+  const flags: Raw = {
+    ...(inputs.flags?.daemonMode === undefined ? {} : { daemon_mode: inputs.flags.daemonMode }),
+    ...(inputs.flags?.devAgentAddress === undefined ? {} : { agent_address: inputs.flags.devAgentAddress }),
+  };
+  const written: Raw = { ...parsed?.raw, ...environment.values };
+  const raw: Raw = { ...written, ...flags };
   const overrides = new Map(environment.names);
   if ('daemon_mode' in flags) overrides.set('daemon_mode', '-daemon-mode');
   const origin: Origin = { file: inputs.file, format: parsed?.format, sites: parsed?.sites ?? new Map(), overrides, warnings: [...(parsed?.warnings ?? [])] };
+  if ('agent_address' in flags && written.agent_address !== undefined) {
+    // Two agents named: say once which one the helper talks to, and where the other came from.
+    const where = sourcesOf({ agent_address: written.agent_address }, origin).get('agent_address');
+    origin.warnings.push(`-dev wins over agent_address = ${JSON.stringify(written.agent_address)} (${where}): the helper uses the development Workload API`);
+  }
+  if ('agent_address' in flags) overrides.set('agent_address', '-dev');
 
   const top = new Table(raw, '', origin);
   top.rejectUnknown(TOP_LEVEL_NAMES, belongsElsewhere);

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, createHmac, pbkdf2Sync, type X509Certificate } from 'node:crypto';
-import { NULL, bmpString, explicit, integer, octetString, oid, sequence, set } from './der-encode.ts';
+import { NULL, bmpString, explicit, integer, octetString, oid, sequence, set } from '../svid/der-encode.ts';
 
 // PKCS#12 (RFC 7292) as Java 17 and OpenSSL 3 both read it by default: the key encrypted with PBES2
 // (PBKDF2 with HMAC-SHA-256, AES-256-CBC, RFC 8018), certificates in the clear (they are public), and

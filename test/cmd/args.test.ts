@@ -12,6 +12,9 @@ test("the Go helper's single-dash flags and the GNU forms", () => {
   assert.equal(parseCommandLine(['--help']).action, 'help');
   assert.equal(parseCommandLine(['-h']).action, 'help');
   assert.equal(parseCommandLine(['-config', 'c.conf', '--dry-run']).action, 'check');
+  assert.equal(parseCommandLine([]).dev, undefined);
+  assert.deepEqual(parseCommandLine(['-dev', '-config', 'dev.conf']).dev, { spiffeId: undefined });
+  assert.deepEqual(parseCommandLine(['--dev=spiffe://example.org/web']).dev, { spiffeId: 'spiffe://example.org/web' });
 });
 
 test('bad flags are usage errors that name the flag', () => {

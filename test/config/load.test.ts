@@ -9,7 +9,7 @@ const examples = new URL('../../config/', import.meta.url).pathname;
 
 test('every example in config/ loads', async () => {
   const files = (await readdir(examples)).filter((name) => name.endsWith('.conf'));
-  assert.deepEqual(files.sort(), ['helper.conf', 'mariadb.conf', 'nginx.conf', 'oneshot.conf', 'postgresql.conf']);
+  assert.deepEqual(files.sort(), ['dev.conf', 'helper.conf', 'mariadb.conf', 'nginx.conf', 'oneshot.conf', 'postgresql.conf']);
   for (const name of files) {
     const config = await loadConfig(join(examples, name));
     assert.equal(config.file, join(examples, name));
@@ -30,6 +30,10 @@ test('the examples mean what their comments say', async () => {
   assert.equal(mariadb.renewCommand?.command, 'mariadb');
   const oneshot = await loadConfig(join(examples, 'oneshot.conf'));
   assert.deepEqual([oneshot.daemonMode, oneshot.oneshotTimeoutMs, oneshot.agentAddress], [false, 120_000, undefined]);
+  // The laptop config: ./svids, health on loopback, no agent named (-dev or $SPIFFE_ENDPOINT_SOCKET).
+  const dev = await loadConfig(join(examples, 'dev.conf'));
+  assert.deepEqual([dev.certDir, dev.healthChecks.bindAddress, dev.agentAddress], [join(process.cwd(), 'svids'), '127.0.0.1', undefined]);
+  assert.deepEqual(describeConfig(dev).filter((line) => /svids\/\S+  0/.test(line)).map((line) => line.trim().split(/\s+/)[0]!.replace(/.*\//, '')), ['svid.pem', 'svid_key.pem', 'svid_bundle.pem', 'api.jwt', 'jwt_bundle.json']);
 });
 
 test('describeConfig tells the plan: paths, modes, endpoint, program, rotation, health', async () => {

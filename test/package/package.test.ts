@@ -12,7 +12,7 @@ import { docExamples } from '../support/doc-examples.ts';
 import { tempDir } from '../support/tmp.ts';
 import { spireUnavailable } from '../support/spire.ts';
 import { GO_HELPER } from '../../bench/contenders.ts';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/dev/index.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -21,7 +21,7 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   license: string;
   bin: Record<string, string>;
   exports: Record<string, { default: string; types: string }>;
-  engines: { node: string };
+  devDependencies: Record<string, string>;
 };
 // The package as npm publishes it and the image runs it: `npm test` builds it before any test runs
 // (other test files start the helper from it, so it is never rebuilt under them).
@@ -36,9 +36,9 @@ test('the library entry exports the client and the SVID types', () => {
   assert.equal(library.VERSION, pkg.version, 'src/version.ts follows package.json');
 });
 
-const LIBRARY = ['svid', 'workload', 'sources', 'tls'];
+const LIBRARY = ['svid', 'workload', 'sources', 'tls', 'dev'];
 
-test('the library modules (svid, workload, sources, tls) import nothing from the helper\'s modules', async () => {
+test('the library modules (svid, workload, sources, tls) and the development API (dev) import nothing from the helper\'s modules', async () => {
   for (const dir of LIBRARY) {
     for (const file of await readdir(`${root}src/${dir}`)) {
       const source = await readFile(`${root}src/${dir}/${file}`, 'utf8');
@@ -69,9 +69,9 @@ async function useLibrary(t: { after(fn: () => unknown): void }, node: string, e
 }
 
 /** Two identities, picked by hint by the fixture's mTLS round trip. */
-async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<WorkloadApiTestServer> {
-  const api = await WorkloadApiTestServer.start({ svids: [{ spiffeId: 'spiffe://example.org/server', hint: 'server' }, { spiffeId: 'spiffe://example.org/client', hint: 'client' }] });
-  t.after(() => api.stop());
+async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<DevWorkloadApi> {
+  const api = await startDevWorkloadApi({ svids: [{ spiffeId: 'spiffe://example.org/server', hint: 'server' }, { spiffeId: 'spiffe://example.org/client', hint: 'client' }] });
+  t.after(() => api.close());
   return api;
 }
 
@@ -84,6 +84,14 @@ test('the library entry loads none of the command\'s dependencies (pino, chokida
   }
 });
 
+test('the development entry (spiffe-helper/dev) loads none of the command\'s dependencies nor its modules', async (t) => {
+  await build;
+  const { loaded, exports } = await useLibrary(t, process.execPath, join(root, pkg.exports['./dev']!.default));
+  assert.ok(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the module recorder sees what the entry loads');
+  assert.deepEqual(loaded.filter((url) => CLI_ONLY.test(url)), []);
+  assert.deepEqual(exports, ['SpiffeIdError', 'startDevWorkloadApi']);
+});
+
 const NODE22 = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'spiffe-helper-test', 'node-22', 'bin', 'node');
 const node22Missing = existsSync(NODE22) ? undefined : `no Node 22 binary at ${NODE22} (scripts/test-deps.sh fetches it from npm)`;
 if (node22Missing !== undefined && process.env.CI === 'true') throw new Error(node22Missing);
@@ -92,12 +100,30 @@ for (const [label, node, skip] of [['Node 24', process.execPath, undefined], ['N
   test(`the compiled library runs on ${label}: an mTLS round trip on two sources, without loading the command's dependencies`, { skip }, async (t) => {
     await build;
     const api = await mtlsApi(t);
-    const result = await useLibrary(t, node, join(root, pkg.exports['.']!.default), api.address);
+    const result = await useLibrary(t, node, join(root, pkg.exports['.']!.default), api.endpoint);
     assert.match(result.node, label === 'Node 22' ? /^v22\./ : /^v24\./);
     assert.equal(result.answer, 'mTLS ok');
     assert.deepEqual(result.loaded.filter((url) => CLI_ONLY.test(url)), []);
   });
 }
+
+// Older Nodes a user may have: the machine's (Debian's is 20) and the Node 22 the library is tested on.
+const OLDER_NODES = [NODE22, '/usr/bin/node', '/usr/local/bin/node'].filter((node, index, all) => existsSync(node) && all.indexOf(node) === index);
+
+test('the bin on an older Node says in one line which Node it needs, and npm has no engines to warn about on every npx run', async () => {
+  await build;
+  assert.equal((pkg as { engines?: unknown }).engines, undefined);
+  const older = [];
+  for (const node of OLDER_NODES) {
+    const { stdout } = await run(node, ['--version']);
+    if (Number(/^v(\d+)/.exec(stdout)![1]) < 24) older.push(node);
+  }
+  for (const node of older) {
+    const failed = await run(node, [`${root}${pkg.bin['spiffe-helper']}`, '-version']).catch((error: { code: number; stderr: string }) => error);
+    assert.equal((failed as { code: number }).code, 1, node);
+    assert.match((failed as { stderr: string }).stderr, /^spiffe-helper: needs Node\.js 24\.11 or later; this is v\d+\.\d+\.\d+ \(.+\)\n$/, node);
+  }
+});
 
 test('the compiled package (what npm publishes and the image runs) works: bin and library entry', async () => {
   await build;
@@ -133,7 +159,8 @@ const finalStage = instructions.slice(instructions.findLastIndex((line) => line.
 const binDir = dirname(pkg.bin['spiffe-helper']!.replace(/^\.\//, ''));
 
 test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a numeric non-root user, OCI labels, read-only root ready', async () => {
-  const engineMajor = /\d+/.exec(pkg.engines.node)![0];
+  // The image's Node is the one the project builds and tests with: the node devDependency.
+  const engineMajor = /\d+/.exec(pkg.devDependencies.node!)![0];
   assert.equal(finalStage[0], `FROM gcr.io/distroless/nodejs${engineMajor}-debian12:nonroot`);
   for (const line of instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from'))) {
     for (const source of line.split(' ').slice(1, -1)) await stat(join(root, source));
@@ -185,18 +212,18 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   }
   const work = join(dir, 'work');
   await mkdir(work);
-  const api = await WorkloadApiTestServer.start();
-  t.after(() => api.stop());
-  await writeFile(join(work, 'helper.conf'), `agent_address = "${api.address}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
+  const api = await startDevWorkloadApi();
+  t.after(() => api.close());
+  await writeFile(join(work, 'helper.conf'), `agent_address = "${api.endpoint}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
   // A compile cache that cannot be written (its path is a file), as on a read-only root.
   const env = { ...process.env, NODE_COMPILE_CACHE: tarball };
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'helper.conf'], { cwd: work, env, timeout: 60_000 });
   const written = new X509Certificate(await readFile(join(work, 'certs', 'tls.crt')));
-  assert.equal(written.serialNumber, new X509Certificate(api.currentSvids[0]!.certificates[0]!).serialNumber);
+  assert.equal(written.serialNumber, new X509Certificate(api.x509Svids[0]!.chainDer).serialNumber);
   await readFile(join(work, 'certs', 'tls.key'));
   await readFile(join(work, 'certs', 'ca.crt'));
   // A Go helper's HCL config, unchanged, in the same payload.
-  await writeFile(join(work, 'go-helper.conf'), `agent_address = "${api.address}"\ncert_dir = "go-certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\ncert_file_mode = 0644\ndaemon_mode = false\nhealth_checks {\n  listener_enabled = false\n}\n`);
+  await writeFile(join(work, 'go-helper.conf'), `agent_address = "${api.endpoint}"\ncert_dir = "go-certs"\nsvid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\ncert_file_mode = 0644\ndaemon_mode = false\nhealth_checks {\n  listener_enabled = false\n}\n`);
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'go-helper.conf'], { cwd: work, env, timeout: 60_000 });
   assert.equal(new X509Certificate(await readFile(join(work, 'go-certs', 'svid.pem'))).serialNumber, written.serialNumber);
 });

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { startDevWorkloadApi } from '../../src/dev/index.ts';
 import { HELPER_SOURCE } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -23,6 +23,8 @@ const HEAVY = {
   'an ASN.1 schema library': /\/node_modules\/(@peculiar\/|asn1js\/)/,
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,
+  // -dev's in-memory CA and Workload API server: loaded only when asked for.
+  'the development Workload API': /\/(src\/dev\/|cmd\/dev\.ts)/,
 } as const;
 
 function loadedOf(modules: readonly string[]): string[] {
@@ -31,15 +33,15 @@ function loadedOf(modules: readonly string[]): string[] {
     .map(([what]) => what);
 }
 
-async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string, address: string) => string, daemon: boolean): Promise<string[]> {
+async function recordRun(t: Parameters<typeof tempDir>[0], config: (dir: string, address: string) => string, daemon: boolean, flags: readonly string[] = []): Promise<string[]> {
   const dir = await tempDir(t);
-  const server = await WorkloadApiTestServer.start();
-  t.after(() => server.stop());
+  const server = await startDevWorkloadApi();
+  t.after(() => server.close());
   const configFile = join(dir, 'helper.conf');
-  await writeFile(configFile, config(dir, server.address));
+  await writeFile(configFile, config(dir, server.endpoint));
   const record = join(dir, 'modules.txt');
   const env = { ...process.env, RECORD_MODULES: record };
-  const args = ['--import', RECORDER, HELPER_SOURCE, '-config', configFile];
+  const args = ['--import', RECORDER, HELPER_SOURCE, '-config', configFile, ...flags];
   if (!daemon) {
     await run(process.execPath, args, { env });
   } else {
@@ -60,6 +62,11 @@ test('a one-shot run loads none of the file watcher, process manager, pretty pri
   const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}daemon_mode = false\n`, false);
   assert.ok(modules.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the recorder sees the modules the run loads');
   assert.deepEqual(loadedOf(modules), []);
+});
+
+test('-dev loads the development Workload API (and a one-shot run with it nothing else)', async (t) => {
+  const modules = await recordRun(t, (dir, address) => `${x509(dir, address)}daemon_mode = false\n`, false, ['-dev']);
+  assert.deepEqual(loadedOf(modules), ['the development Workload API']);
 });
 
 test('a daemon without cmd, health listener or text logs loads the file watcher, and none of the others', async (t) => {

@@ -1,20 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Server,
-  ServerCredentials,
-  status as Status,
-  type Metadata,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type sendUnaryData,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as Status, type Metadata } from '@grpc/grpc-js';
 import { workloadApiService } from '../../src/workload/proto.ts';
-import { TrustDomain, parseJwtBundle, validateJwtSvid } from '../../src/svid/index.ts';
+import { WorkloadApiService, requireSecurityHeader, type Method, type Refusal, type StreamMethod } from '../../src/dev/workload-service.ts';
 import { TestCa, type IssuedSvid, type LeafOptions } from './test-ca.ts';
 
-export type Method = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTSVID' | 'FetchJWTBundles' | 'ValidateJWTSVID';
+export type { Method, StreamMethod };
 
 export interface TestServerOptions {
   /** Default: a fresh temp dir. */
@@ -35,8 +27,6 @@ export interface TestServerOptions {
   readonly ca?: TestCa;
 }
 
-export type StreamMethod = 'FetchX509SVID' | 'FetchX509Bundles' | 'FetchJWTBundles';
-
 /** One call as the server received it. */
 export interface ReceivedCall {
   readonly method: Method;
@@ -46,23 +36,12 @@ export interface ReceivedCall {
   readonly request: unknown;
 }
 
-interface Refusal {
-  readonly code: Status;
-  readonly details: string;
-}
-
-function toStruct(value: unknown): unknown {
-  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
-  if (typeof value === 'number') return { numberValue: value };
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (Array.isArray(value)) return { listValue: { values: value.map(toStruct) } };
-  return { structValue: { fields: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toStruct(v)])) } };
-}
-
 /**
  * A real gRPC SPIFFE Workload API server on a unix socket (or loopback TCP), issuing real certificates
- * and JWTs from an in-memory CA, with knobs for every fault the client and the helper must survive:
+ * and JWTs from an in-memory CA, with knobs for every fault the client and the helper must survive.
+ * The protocol is the product's own (src/dev/workload-service.ts, which spiffe-helper/dev serves);
+ * this adds deliberately broken certificates (TestCa) and fault injection (`admit`). For the happy
+ * path, tests use startDevWorkloadApi.
  * - state: rotate(), setSvids(), setJwtClaims(), addFederatedBundle()/removeFederatedBundle(), pushCurrent();
  * - faults: setRefusal(code), failNext(method, code), dropStreams(), pushRaw(message, method),
  *   stall(method), startLate + listen(), stop();
@@ -76,10 +55,8 @@ export class WorkloadApiTestServer {
   readonly calls: ReceivedCall[] = [];
   readonly #options: TestServerOptions;
   readonly #server = new Server();
+  readonly #service: WorkloadApiService;
   readonly #ownDir: string | undefined;
-  readonly #x509Streams = new Set<ServerWritableStream<unknown, unknown>>();
-  readonly #bundleStreams = new Set<ServerWritableStream<unknown, unknown>>();
-  readonly #jwtBundleStreams = new Set<ServerWritableStream<unknown, unknown>>();
   readonly #federated = new Map<string, TestCa>();
   #identities: { spiffeId: string; hint: string }[];
   #issued: (IssuedSvid & { hint: string })[] = [];
@@ -98,17 +75,19 @@ export class WorkloadApiTestServer {
     this.#options = options;
     const td = options.trustDomain ?? 'example.org';
     this.#identities = (options.svids ?? [{ spiffeId: `spiffe://${td}/workload` }]).map((s) => ({ spiffeId: s.spiffeId, hint: s.hint ?? '' }));
-    this.#server.addService(workloadApiService, {
-      FetchX509SVID: (call: ServerWritableStream<unknown, unknown>) => this.#openStream('FetchX509SVID', call, this.#x509Streams, () => this.#x509Response()),
-      FetchX509Bundles: (call: ServerWritableStream<unknown, unknown>) =>
-        this.#openStream('FetchX509Bundles', call, this.#bundleStreams, () => this.#x509BundlesResponse()),
-      FetchJWTBundles: (call: ServerWritableStream<unknown, unknown>) =>
-        this.#openStream('FetchJWTBundles', call, this.#jwtBundleStreams, () => this.#jwtBundlesResponse()),
-      FetchJWTSVID: (call: ServerUnaryCall<{ audience: string[]; spiffe_id: string }, unknown>, callback: sendUnaryData<unknown>) =>
-        this.#fetchJwtSvid(call, callback),
-      ValidateJWTSVID: (call: ServerUnaryCall<{ audience: string; svid: string }, unknown>, callback: sendUnaryData<unknown>) =>
-        this.#validateJwtSvid(call, callback),
-    });
+    this.#service = new WorkloadApiService(
+      {
+        trustDomain: ca.trustDomain,
+        x509Svids: () => this.#issued,
+        identities: () => this.#identities,
+        issueJwtSvid: (spiffeId, audience) => this.ca.issueJwt(spiffeId, audience, { ttlSeconds: options.jwtTtlSeconds ?? 300, claims: this.#jwtClaims }),
+        bundleDer: () => this.ca.bundleDer(),
+        jwks: () => this.ca.jwks(),
+        federated: () => this.#federated,
+      },
+      (method, metadata, request) => this.#admit(method, metadata, request),
+    );
+    this.#server.addService(workloadApiService, this.#service.implementation);
   }
 
   static async start(options: TestServerOptions = {}): Promise<WorkloadApiTestServer> {
@@ -146,7 +125,7 @@ export class WorkloadApiTestServer {
   async rotate(leafOptions: LeafOptions = this.#leafOptions): Promise<void> {
     this.#leafOptions = leafOptions;
     await this.#issue();
-    this.#push(this.#x509Streams, this.#x509Response());
+    this.#service.push('FetchX509SVID');
   }
 
   /** Serves these identities from now on (an empty list answers PermissionDenied). */
@@ -154,22 +133,22 @@ export class WorkloadApiTestServer {
     this.#identities = svids.map((s) => ({ spiffeId: s.spiffeId, hint: s.hint ?? '' }));
     await this.#issue();
     if (this.#identities.length === 0) {
-      this.#endStreams(this.#x509Streams, { code: Status.PERMISSION_DENIED, details: 'no identity issued' });
+      this.#service.end({ code: Status.PERMISSION_DENIED, details: 'no identity issued' }, 'FetchX509SVID');
     } else {
-      this.#push(this.#x509Streams, this.#x509Response());
+      this.#service.push('FetchX509SVID');
     }
   }
 
   async addFederatedBundle(trustDomain: string): Promise<TestCa> {
     const ca = await TestCa.create(trustDomain);
     this.#federated.set(trustDomain, ca);
-    this.#pushAll();
+    this.#service.push();
     return ca;
   }
 
   removeFederatedBundle(trustDomain: string): void {
     this.#federated.delete(trustDomain);
-    this.#pushAll();
+    this.#service.push();
   }
 
   /** JWT-SVIDs issued from now on carry these claims over the normal ones (e.g. an `exp` in the past). */
@@ -180,9 +159,7 @@ export class WorkloadApiTestServer {
   /** Every call from now on fails with this status (undefined: serve again). */
   setRefusal(code: Status | undefined, details = 'refused by the test server'): void {
     this.#refusal = code === undefined ? undefined : { code, details };
-    if (code !== undefined) {
-      for (const streams of [this.#x509Streams, this.#bundleStreams, this.#jwtBundleStreams]) this.#endStreams(streams, { code, details });
-    }
+    if (code !== undefined) this.#service.end({ code, details });
   }
 
   /** The next call of `method` fails with this status. */
@@ -192,14 +169,12 @@ export class WorkloadApiTestServer {
 
   /** Ends every open stream with Unavailable, as an agent restart does. */
   dropStreams(): void {
-    for (const streams of [this.#x509Streams, this.#bundleStreams, this.#jwtBundleStreams]) {
-      this.#endStreams(streams, { code: Status.UNAVAILABLE, details: 'stream dropped by the test server' });
-    }
+    this.#service.end({ code: Status.UNAVAILABLE, details: 'stream dropped by the test server' });
   }
 
   /** Sends an arbitrary message (e.g. an invalid one) on every open stream of `method`. */
   pushRaw(message: unknown, method: StreamMethod = 'FetchX509SVID'): void {
-    this.#push(this.#streams(method), message);
+    this.#service.pushRaw(message, method);
   }
 
   /** Calls of `method` from now on are accepted and never answered (undefined: answer every method again). */
@@ -210,15 +185,11 @@ export class WorkloadApiTestServer {
 
   /** Pushes the current state again (e.g. the same SVIDs after nothing changed). */
   pushCurrent(): void {
-    this.#pushAll();
+    this.#service.push();
   }
 
   openStreams(method: StreamMethod): number {
-    return this.#streams(method).size;
-  }
-
-  #streams(method: StreamMethod): Set<ServerWritableStream<unknown, unknown>> {
-    return { FetchX509SVID: this.#x509Streams, FetchX509Bundles: this.#bundleStreams, FetchJWTBundles: this.#jwtBundleStreams }[method];
+    return this.#service.openStreams(method);
   }
 
   callCount(method: Method): number {
@@ -237,105 +208,10 @@ export class WorkloadApiTestServer {
     );
   }
 
-  #refuse(method: Method, metadata: Metadata, request: unknown): Refusal | undefined {
-    const header = metadata.get('workload.spiffe.io')[0]?.toString();
-    this.calls.push({ method, header, request });
-    if (this.#options.requireHeader !== false && header !== 'true') {
-      return { code: Status.INVALID_ARGUMENT, details: 'security header missing from request' };
-    }
-    const injected = this.#failNext.get(method)?.shift();
-    return injected ?? this.#refusal;
-  }
-
-  #openStream(
-    method: Method,
-    call: ServerWritableStream<unknown, unknown>,
-    streams: Set<ServerWritableStream<unknown, unknown>>,
-    response: () => unknown,
-  ): void {
-    const refusal = this.#refuse(method, call.metadata, call.request) ?? (method === 'FetchX509SVID' && this.#issued.length === 0
-      ? { code: Status.PERMISSION_DENIED, details: 'no identity issued' }
-      : undefined);
-    if (refusal !== undefined) {
-      call.emit('error', refusal);
-      return;
-    }
-    if (this.#stalled.has(method)) return;
-    streams.add(call);
-    call.on('cancelled', () => streams.delete(call));
-    call.on('close', () => streams.delete(call));
-    call.write(response());
-  }
-
-  #push(streams: Set<ServerWritableStream<unknown, unknown>>, message: unknown): void {
-    for (const call of streams) call.write(message);
-  }
-
-  #pushAll(): void {
-    this.#push(this.#x509Streams, this.#x509Response());
-    this.#push(this.#bundleStreams, this.#x509BundlesResponse());
-    this.#push(this.#jwtBundleStreams, this.#jwtBundlesResponse());
-  }
-
-  #endStreams(streams: Set<ServerWritableStream<unknown, unknown>>, refusal: Refusal): void {
-    for (const call of [...streams]) {
-      streams.delete(call);
-      call.emit('error', refusal);
-    }
-  }
-
-  #federatedEntries(render: (ca: TestCa) => Buffer): Record<string, Buffer> {
-    return Object.fromEntries([...this.#federated].map(([td, ca]) => [`spiffe://${td}`, render(ca)]));
-  }
-
-  #x509Response(): unknown {
-    return {
-      svids: this.#issued.map((svid) => ({
-        spiffe_id: svid.spiffeId,
-        x509_svid: svid.chainDer,
-        x509_svid_key: svid.keyDer,
-        bundle: this.ca.bundleDer(),
-        hint: svid.hint,
-      })),
-      crl: [],
-      federated_bundles: this.#federatedEntries((ca) => ca.bundleDer()),
-    };
-  }
-
-  #x509BundlesResponse(): unknown {
-    return { crl: [], bundles: { [`spiffe://${this.ca.trustDomain}`]: this.ca.bundleDer(), ...this.#federatedEntries((ca) => ca.bundleDer()) } };
-  }
-
-  #jwtBundlesResponse(): unknown {
-    return { bundles: { [`spiffe://${this.ca.trustDomain}`]: this.ca.jwks(), ...this.#federatedEntries((ca) => ca.jwks()) } };
-  }
-
-  #fetchJwtSvid(call: ServerUnaryCall<{ audience: string[]; spiffe_id: string }, unknown>, callback: sendUnaryData<unknown>): void {
-    const refusal = this.#refuse('FetchJWTSVID', call.metadata, call.request);
-    if (refusal !== undefined) return callback(refusal);
-    if (this.#stalled.has('FetchJWTSVID')) return;
-    const { audience, spiffe_id: spiffeId } = call.request;
-    if (audience.length === 0) return callback({ code: Status.INVALID_ARGUMENT, details: 'audience must be specified' });
-    const identities = this.#identities.filter((identity) => spiffeId === '' || identity.spiffeId === spiffeId);
-    if (identities.length === 0) return callback({ code: Status.PERMISSION_DENIED, details: 'no identity issued' });
-    const ttlSeconds = this.#options.jwtTtlSeconds ?? 300;
-    callback(null, {
-      svids: identities.map((identity) => ({
-        spiffe_id: identity.spiffeId,
-        svid: this.ca.issueJwt(identity.spiffeId, audience, { ttlSeconds, claims: this.#jwtClaims }),
-        hint: identity.hint,
-      })),
-    });
-  }
-
-  #validateJwtSvid(call: ServerUnaryCall<{ audience: string; svid: string }, unknown>, callback: sendUnaryData<unknown>): void {
-    const refusal = this.#refuse('ValidateJWTSVID', call.metadata, call.request);
-    if (refusal !== undefined) return callback(refusal);
-    if (this.#stalled.has('ValidateJWTSVID')) return;
-    const td = TrustDomain.parse(this.ca.trustDomain);
-    validateJwtSvid(call.request.svid, new Map([[td.name, parseJwtBundle(td, this.ca.jwks())]]), call.request.audience).then(
-      (svid) => callback(null, { spiffe_id: svid.id.toString(), claims: (toStruct(svid.claims) as { structValue: unknown }).structValue }),
-      (error: Error) => callback({ code: Status.INVALID_ARGUMENT, details: error.message }),
-    );
+  /** Every call is recorded, then refused as configured (a missing header, failNext, setRefusal) or stalled. */
+  #admit(method: Method, metadata: Metadata, request: unknown): Refusal | 'stall' | undefined {
+    this.calls.push({ method, header: metadata.get('workload.spiffe.io')[0]?.toString(), request });
+    const refusal = (this.#options.requireHeader !== false ? requireSecurityHeader(method, metadata, request) : undefined) ?? this.#failNext.get(method)?.shift() ?? this.#refusal;
+    return refusal ?? (this.#stalled.has(method) ? 'stall' : undefined);
   }
 }
