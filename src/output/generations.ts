@@ -137,8 +137,10 @@ export const generations: DiskLayout = {
     // The previous generation stays until the next swap, so a reader that just resolved it can
     // finish; older generations and temporary links (left by a helper killed mid-write) go.
     const leftovers = entries.filter((entry) => (GENERATION.test(entry) && entry !== generation && entry !== previous) || LINK_TMP.test(entry));
+    // The swap is flushed while the generations no longer needed go: their removal need not last.
     // One that cannot go (another user's, as a helper that is not root) stays: the set is written.
+    const flushed = dir.fsync();
     for (const entry of leftovers) attempt(() => dir.remove(entry));
-    await dir.fsync();
+    await flushed;
   },
 };
