@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
-import { directoryTrustWarning } from '../src/output/index.ts';
+import { checkOutputDirectory } from '../src/output/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
@@ -19,7 +19,7 @@ const EXIT_USAGE = 2;
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
   const command = async (command: string): Promise<unknown> => (await import('../src/process/index.ts')).resolveCommand(command, env);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command, directory: directoryTrustWarning } };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command, directory: checkOutputDirectory } };
 }
 
 async function main(argv: readonly string[]): Promise<number> {

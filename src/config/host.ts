@@ -7,8 +7,11 @@ import type { HelperConfig } from './types.ts';
 export interface HostChecks {
   /** Throws (or rejects with) an Error saying why `command` cannot be run. */
   readonly command?: (command: string) => unknown;
-  /** Why another user could change what the helper writes in `dir`, as one warning (src/output's rule); undefined when none can. */
-  readonly directory?: (dir: string) => string | undefined;
+  /**
+   * src/output's rules for cert_dir: why its writer could never open it (`problem`: a link it will
+   * not follow), and why another user could change what it writes there (`warning`).
+   */
+  readonly directory?: (dir: string) => { readonly problem: string | undefined; readonly warning: string | undefined };
 }
 
 /** Why the directory `dir` can neither be used nor created, or undefined when it can. */
@@ -54,6 +57,8 @@ async function fileLayoutFor(config: HelperConfig): Promise<Pick<HelperConfig, '
 export async function checkHost(config: HelperConfig, checks: HostChecks, fail: (key: string, problem: string) => never): Promise<HelperConfig> {
   const certDir = await unusableDirectory(config.certDir);
   if (certDir !== undefined) fail('cert_dir', `${config.certDir} ${certDir}`);
+  const output = checks.directory?.(config.certDir);
+  if (output?.problem !== undefined) fail('cert_dir', output.problem);
   for (const [index, jwt] of config.jwtSvids.entries()) {
     if (jwt.path === undefined) continue;
     const why = await unusableDirectory(dirname(jwt.path));
@@ -67,6 +72,5 @@ export async function checkHost(config: HelperConfig, checks: HostChecks, fail: 
     }
   }
   const layout = await fileLayoutFor(config);
-  const untrusted = checks.directory?.(config.certDir);
-  return { ...config, ...layout, warnings: untrusted === undefined ? layout.warnings : [...layout.warnings, untrusted] };
+  return { ...config, ...layout, warnings: output?.warning === undefined ? layout.warnings : [...layout.warnings, output.warning] };
 }

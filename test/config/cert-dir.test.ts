@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeConfig, parseConfig } from '../../src/config/index.ts';
@@ -58,4 +58,16 @@ test('-check as root warns once about a cert_dir another user can change (0777, 
   await chmod(open, 0o1777);
   const sticky = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(base, 'helper.conf')]);
   assert.doesNotMatch(sticky.stdout, /^warning: /m, 'a sticky directory (as /tmp) lets no one replace the helper\'s entries');
+});
+
+test('-check refuses a cert_dir reached through a link the writer would not follow, naming the link', async (t) => {
+  const base = await tempDir(t);
+  await mkdir(join(base, 'real'));
+  await mkdir(join(base, 'open'));
+  await chmod(join(base, 'open'), 0o777);
+  await symlink(join(base, 'real'), join(base, 'open', 'certs'));
+  await writeFile(join(base, 'helper.conf'), `agent_address = "unix:///run/agent.sock"\ncert_dir = ${JSON.stringify(join(base, 'open', 'certs'))}\n${X509}`);
+  const failed = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(base, 'helper.conf')]).catch((error: { code: number; stderr: string }) => error);
+  assert.equal((failed as { code: number }).code, 1);
+  assert.match((failed as { stderr: string }).stderr, /^spiffe-helper: .*helper\.conf:2: cert_dir: .*open\/certs is a symbolic link in .*open, which is writable by every user without the sticky bit: not followed/);
 });
