@@ -23,10 +23,17 @@ export class DirHandle {
   /** The path as named, for messages only: nothing is resolved by it after the open. */
   readonly path: string;
   readonly #fd: number;
+  /**
+   * Directories below the descriptor's that the helper may pass through but not read (mode 0711),
+   * so cannot open: named through it, each ending in "/". Safe only because the walk takes one
+   * only where no one else can swap it for a link (#passThrough).
+   */
+  readonly #via: string;
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, fd: number, via = '') {
     this.path = path;
     this.#fd = fd;
+    this.#via = via;
   }
 
   /**
@@ -54,9 +61,11 @@ export class DirHandle {
           }
           continue;
         }
-        at.close();
+        // A directory passed through shares its parent's descriptor.
+        if (next.#fd !== at.#fd) at.close();
         at = next;
       }
+      if (at.#via !== '') throw new Error(`${path} cannot be read by the helper's user`);
       return new DirHandle(path, at.#fd);
     } catch (error) {
       at.close();
@@ -66,7 +75,7 @@ export class DirHandle {
 
   /** The entry `name` of this directory, as the kernel resolves it through the descriptor. */
   entry(name: string): string {
-    return `/proc/self/fd/${this.#fd}/${name}`;
+    return `/proc/self/fd/${this.#fd}/${this.#via}${name}`;
   }
 
   /** The entry's path, for messages. */
@@ -76,7 +85,13 @@ export class DirHandle {
 
   /** A step of the walk: the subdirectory `name` opened, or the target of a link that may be followed. */
   #child(name: string, createMode: number | undefined): DirHandle | string {
-    const opened = this.openDir(name);
+    let opened: DirHandle | undefined;
+    try {
+      opened = this.openDir(name);
+    } catch (error) {
+      if (codeOf(error) === 'EACCES') return this.#passThrough(name);
+      throw error;
+    }
     if (opened !== undefined) return opened;
     const info = this.lstat(name);
     const where = this.#pathOf(name);
@@ -91,12 +106,26 @@ export class DirHandle {
       }
     }
     if (!info.isSymbolicLink()) throw new Error(`${where} is not a directory`);
-    const replaceable = othersMayReplace(fstatSync(this.#fd));
+    const replaceable = othersMayReplace(this.#stat());
     if (!trustedOwner(info.uid) || replaceable !== undefined) {
       const why = replaceable === undefined ? `owned by uid ${info.uid}` : `in ${this.path}, which ${replaceable}`;
       throw new Error(`${where} is a symbolic link ${why}: not followed (name the real directory)`);
     }
     return readlinkSync(this.entry(name));
+  }
+
+  /**
+   * The subdirectory `name` that cannot be opened (EACCES, so it is no link), to be named through
+   * this directory: only where no one else can swap it for a link meanwhile.
+   */
+  #passThrough(name: string): DirHandle {
+    const replaceable = othersMayReplace(this.#stat());
+    if (replaceable !== undefined) throw new Error(`${this.#pathOf(name)} cannot be read, and ${this.path} ${replaceable}: not walked through`);
+    return new DirHandle(this.#pathOf(name), this.#fd, `${this.#via}${name}/`);
+  }
+
+  #stat(): Stats {
+    return this.#via === '' ? fstatSync(this.#fd) : lstatSync(this.entry('.'));
   }
 
   /** The existing subdirectory `name`, opened; undefined when it is missing, a link or not a directory. */
@@ -118,7 +147,7 @@ export class DirHandle {
     mkdirSync(this.entry(name), { mode });
     const made = lstatSync(this.entry(name));
     const dir = this.openDir(name);
-    const held = dir === undefined ? undefined : fstatSync(dir.#fd);
+    const held = dir === undefined ? undefined : dir.#stat();
     if (held === undefined || held.dev !== made.dev || held.ino !== made.ino || held.uid !== process.geteuid?.()) {
       dir?.close();
       throw new Error(`${this.#pathOf(name)} was replaced by someone else while it was being made`);
@@ -169,7 +198,7 @@ export class DirHandle {
   }
 
   list(): string[] {
-    return readdirSync(`/proc/self/fd/${this.#fd}`);
+    return readdirSync(this.entry('.'));
   }
 
   symlink(target: string, name: string): void {

@@ -28,7 +28,6 @@ async function victimState(victim: string): Promise<string[]> {
   return state;
 }
 
-const written = (helper: HelperProcess): number => helper.logs.filter((line) => line.msg === 'files written').length;
 /** Writes tried: written, or refused with one error line. */
 const attempts = (helper: HelperProcess): number => helper.logs.filter((line) => line.msg === 'files written' || line.msg.startsWith('files not written')).length;
 const alive = (helper: HelperProcess): boolean => helper.child.exitCode === null && helper.child.signalCode === null;
