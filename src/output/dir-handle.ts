@@ -1,5 +1,5 @@
 import {
-  closeSync, constants, fchmodSync, fstatSync, fsync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, type Stats,
+  closeSync, constants, existsSync, fchmodSync, fstatSync, fsync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, type Stats,
 } from 'node:fs';
 import { promisify } from 'node:util';
 import { othersMayReplace, trustedOwner } from './dir-trust.ts';
@@ -17,6 +17,7 @@ const DIRECTORY = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 const MAX_LINKS = 40;
 
 const flushFd = promisify(fsync);
+let procMounted: boolean | undefined;
 const codeOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 
 export class DirHandle {
@@ -45,6 +46,8 @@ export class DirHandle {
    * just made (not one raced in by someone else), and given `mode`.
    */
   static open(path: string, create?: { readonly mode: number; readonly parents: boolean }): DirHandle {
+    procMounted ??= existsSync('/proc/self/fd');
+    if (!procMounted) throw new Error('/proc is not mounted: the helper names every file through /proc/self/fd, so that it never follows a link');
     const pending = path.split('/').filter((part) => part !== '');
     let at = new DirHandle('/', openSync('/', DIRECTORY));
     let links = 0;
