@@ -103,9 +103,15 @@ export class DirHandle {
       try {
         return this.makeDir(name, createMode);
       } catch (error) {
-        // Made by someone else meanwhile: taken as found, by the same rules.
-        if (codeOf(error) === 'EEXIST') return this.#child(name, undefined);
-        throw error;
+        if (codeOf(error) !== 'EEXIST') throw error;
+        // Made by someone else meanwhile: a link is judged as any other, a directory is used only
+        // if root or the helper's user made it (another user's would be theirs to swap things in).
+        const found = this.#child(name, undefined);
+        if (typeof found === 'string') return found;
+        const owner = found.#stat().uid;
+        if (trustedOwner(owner)) return found;
+        found.close();
+        throw new Error(`${where} was made by uid ${owner} while the helper was making it: not used`);
       }
     }
     if (!info.isSymbolicLink()) throw new Error(`${where} is not a directory`);
