@@ -56,6 +56,12 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   await user.run(['ln', '-s', join(victim, 'sentinel-1'), join(open, 'svid.pem')]);
   const generations = await startRacer(user, ['generations', open, victim]);
 
+  // D: the same emptyDir attack on the per-file layout: each temporary file swapped for a link.
+  const flat = join(base, 'emptydir-files');
+  await mkdir(flat);
+  await chmod(flat, 0o777);
+  const temporaries = await startRacer(user, ['temporaries', flat, victim]);
+
   // B: cert_dir named through a link the user planted in a sticky, world-writable directory.
   const sticky = join(base, 'sticky');
   await mkdir(sticky);
@@ -72,6 +78,7 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   const a = await startHelper(t, base, x509Config(s.address, open));
   const b = await startHelper(t, join(base, 'b'), '', { configFile: await config(base, 'b', x509Config(s.address, join(sticky, 'certs'))) });
   const c = await startHelper(t, join(base, 'c'), '', { configFile: await config(base, 'c', x509Config(s.address, racedDir)) });
+  const d = await startHelper(t, join(base, 'd'), '', { configFile: await config(base, 'd', x509Config(s.address, flat, 'file_layout = "files"')) });
 
   await waitFor(() => attempts(a) > 0, { what: 'the first write into the emptyDir', timeoutMs: STARTUP_MS });
   // Rotations under attack: each one is a new generation for the racer to swap.
@@ -83,6 +90,7 @@ test('a local user racing the writer with symlinks never gets a root helper to w
     });
   }
   assert.ok(generations.swaps() > 0, 'the racer swapped generation directories for links (the attack ran)');
+  assert.ok(temporaries.swaps() > 0, 'the racer swapped temporary files for links (the attack ran)');
   // B is refused before it starts; C, once its cert_dir has been swapped for a link, at each write.
   assert.equal(await b.exited(), 1, b.stderr());
   assert.match(b.stderr(), /^spiffe-helper: .*helper\.conf:2: cert_dir: .*sticky\/certs is a symbolic link owned by uid \d+: not followed/);
@@ -90,19 +98,22 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   await waitFor(() => /shared\/certs is a symbolic link in .*: not followed/.test(c.stderr()), { what: 'helper C to refuse the swapped cert_dir', timeoutMs: STARTUP_MS });
 
   assert.deepEqual(await victimState(victim), before, 'nothing in the victim directory was created, written or chmod-ed');
-  for (const helper of [a, c]) assert.ok(alive(helper), `helper ${helper.pid} still runs:\n${helper.stderr().slice(-2000)}`);
+  for (const helper of [a, c, d]) assert.ok(alive(helper), `helper ${helper.pid} still runs:\n${helper.stderr().slice(-2000)}`);
 
-  // Once the racers are gone, the next rotation leaves the emptyDir holding the right set again.
-  await Promise.all([generations.stop(), creation.stop()]);
+  // Once the racers are gone, the next rotation leaves both emptyDirs holding the right set again.
+  await Promise.all([generations.stop(), creation.stop(), temporaries.stop()]);
   await s.rotate();
   const serial = new X509Certificate(s.currentSvids[0]!.certificates[0]!).serialNumber;
-  await waitFor(
-    async () => {
-      const key = await readFile(join(open, 'svid_key.pem'), 'utf8').catch(() => undefined);
-      return (await servedSerial(open)) === serial && key !== undefined && keyMatches(await readFile(join(open, 'svid.pem'), 'utf8'), key);
-    },
-    { what: 'the emptyDir to hold the served SVID and its key again', timeoutMs: STARTUP_MS },
-  );
+  for (const certs of [open, flat]) {
+    await waitFor(
+      async () => {
+        const key = await readFile(join(certs, 'svid_key.pem'), 'utf8').catch(() => undefined);
+        return (await servedSerial(certs)) === serial && key !== undefined && keyMatches(await readFile(join(certs, 'svid.pem'), 'utf8'), key);
+      },
+      { what: `${certs} to hold the served SVID and its key again`, timeoutMs: STARTUP_MS },
+    );
+  }
+  assert.ok((await lstat(join(flat, 'svid_key.pem'))).isFile(), 'the per-file layout holds plain files again');
   assert.match(await readlink(join(open, '..data')), /^\.\.\d{8}T/);
 });
 
