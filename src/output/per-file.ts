@@ -11,8 +11,9 @@ import type { DiskLayout } from './layout.ts';
 // then are they renamed over their names, one after the other in the set's order, so the window in
 // which a reader can see one new file beside an old one is a few renames long. The set's order is
 // certificate, key, bundle: a reader that loads the certificate and then the key (nginx, Go's
-// LoadX509KeyPair, MariaDB) sees a mismatched pair only if both its reads fall between two of those
-// renames; renaming the key first would mismatch any reader whose two reads merely straddle one.
+// LoadX509KeyPair, MariaDB) gets a mismatched pair only if its two reads straddle both renames or
+// both fall between them; renaming the key first would also mix the pair for a reader whose reads
+// straddle only one of them.
 
 /** A temporary file: short and fixed in length (any name that fits can be replaced), never a name of the set. */
 const TEMPORARY = /^\.\.file\.[0-9a-f]{8}$/;
