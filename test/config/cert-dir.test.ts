@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeConfig, parseConfig } from '../../src/config/index.ts';
@@ -43,7 +43,7 @@ test('a cert_dir holding a MariaDB/MySQL data directory gets the "files" layout,
   assert.equal(plain.fileLayout, 'generations', 'a directory without the markers keeps the default');
 });
 
-test('-check as root warns once about a cert_dir another user can change (0777, no sticky bit)', { skip: process.getuid?.() === 0 ? false : 'the warning is for a root helper' }, async (t) => {
+test('-check as root warns once about a cert_dir another user can change (0777 without the sticky bit, or owned by another user)', { skip: process.getuid?.() === 0 ? false : 'the warning is for a root helper' }, async (t) => {
   const base = await tempDir(t);
   await chmod(base, 0o755);
   const open = join(base, 'emptydir');
@@ -58,6 +58,11 @@ test('-check as root warns once about a cert_dir another user can change (0777, 
   await chmod(open, 0o1777);
   const sticky = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(base, 'helper.conf')]);
   assert.doesNotMatch(sticky.stdout, /^warning: /m, 'a sticky directory (as /tmp) lets no one replace the helper\'s entries');
+
+  await chmod(open, 0o755);
+  await chown(open, 65534, 65534);
+  const owned = await run(process.execPath, [HELPER_ENTRY, '-check', '-config', join(base, 'helper.conf')]);
+  assert.match(owned.stdout, new RegExp(`^warning: ${open} is owned by uid 65534: `, 'm'));
 });
 
 test('-check refuses a cert_dir reached through a link the writer would not follow, naming the link', async (t) => {

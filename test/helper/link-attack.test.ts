@@ -98,6 +98,8 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   await waitFor(() => /shared\/certs is a symbolic link in .*: not followed/.test(c.stderr()), { what: 'helper C to refuse the swapped cert_dir', timeoutMs: STARTUP_MS });
 
   assert.deepEqual(await victimState(victim), before, 'nothing in the victim directory was created, written or chmod-ed');
+  const warnings = a.logs.filter((line) => line.level === 40 && line.msg.includes(`${open} is writable by every user without the sticky bit`));
+  assert.equal(warnings.length, 1, 'helper A warned once that another user can change its cert_dir');
   for (const helper of [a, c, d]) assert.ok(alive(helper), `helper ${helper.pid} still runs:\n${helper.stderr().slice(-2000)}`);
 
   // Once the racers are gone, the next rotation leaves both emptyDirs holding the right set again.
