@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
+import { checkOutputDirectory } from '../src/output/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
@@ -17,7 +18,8 @@ const EXIT_USAGE = 2;
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv, devAgentAddress: string | undefined): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
+  const command = async (command: string): Promise<unknown> => (await import('../src/process/index.ts')).resolveCommand(command, env);
+  return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, host: { command, directory: checkOutputDirectory } };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -77,6 +79,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
 
   const log = await createLogger({ level: config.logLevel, format: config.logFormat });
   for (const warning of config.warnings) log.warn(warning);
+  if (config.fileLayoutChoice !== undefined) log.info({ dir: config.certDir }, `file_layout = "files": ${config.fileLayoutChoice}`);
   if (!config.daemonMode) {
     try {
       await runOnce(config, log);

@@ -56,7 +56,7 @@ export function describeConfig(config: HelperConfig): string[] {
     config.file === undefined ? 'config: no file (SPIFFE_HELPER_* environment variables only)' : `config: ${config.file}, read as ${FORMATS[config.format!]}`,
     `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
-    `cert_dir: ${config.certDir} (files are symlinks into ..data, swapped atomically)`,
+    `cert_dir: ${config.certDir} (${config.fileLayout === 'files' ? `file_layout = "files": plain files, each replaced on its own by a rename${config.fileLayoutChoice === undefined ? '' : `; ${config.fileLayoutChoice}`}` : 'files are symlinks into ..data, swapped atomically'})`,
   ];
   const file = (name: string, fileMode: number, what: string): string => `  ${join(config.certDir, name)}  ${mode(fileMode)}  ${what}`;
   const x509Files = (files: X509FileNames): void => {

@@ -1,11 +1,17 @@
 import { stat } from 'node:fs/promises';
 import { dirname, parse } from 'node:path';
+import { databaseDataDirectory } from './data-dir.ts';
 import type { HelperConfig } from './types.ts';
 
 /** Checks a config against this machine; the command check is given by the caller (it knows PATH). */
 export interface HostChecks {
   /** Throws (or rejects with) an Error saying why `command` cannot be run. */
   readonly command?: (command: string) => unknown;
+  /**
+   * src/output's rules for cert_dir: why its writer could never open it (`problem`: a link it will
+   * not follow), and why another user could change what it writes there (`warning`).
+   */
+  readonly directory?: (dir: string) => { readonly problem: string | undefined; readonly warning: string | undefined };
 }
 
 /** Why the directory `dir` can neither be used nor created, or undefined when it can. */
@@ -29,13 +35,30 @@ async function unusableDirectory(dir: string): Promise<string | undefined> {
 }
 
 /**
+ * A cert_dir that holds a database's data directory gets plain files, unless file_layout says
+ * otherwise, where the config is warned: the layout that fits the directory, and why.
+ */
+async function fileLayoutFor(config: HelperConfig): Promise<Pick<HelperConfig, 'fileLayout' | 'fileLayoutChoice' | 'warnings'>> {
+  const found = await databaseDataDirectory(config.certDir);
+  const unchanged = { fileLayout: config.fileLayout, fileLayoutChoice: undefined, warnings: config.warnings };
+  if (found === undefined) return unchanged;
+  const holds = `${config.certDir} holds a MySQL/MariaDB data directory (${found})`;
+  if (!config.sources.has('file_layout')) return { ...unchanged, fileLayout: 'files', fileLayoutChoice: `chosen because ${holds}, where every directory is taken for a database` };
+  if (config.fileLayout === 'files') return unchanged;
+  return { ...unchanged, warnings: [...config.warnings, `${holds}: the server takes ..data and each generation directory for a database (mariadb-dump --all-databases fails); file_layout = "files" writes plain files only`] };
+}
+
+/**
  * The checks that need the machine: cert_dir (and each JWT-SVID file's directory outside it) must
  * be a directory or creatable, and cmd must be runnable (daemon mode only: one-shot never runs it).
- * `fail(key, problem)` throws the one-line error for a key.
+ * `fail(key, problem)` throws the one-line error for a key. Returns the config with what the
+ * machine decides: the file layout for a database's data directory, and warnings about cert_dir.
  */
-export async function checkHost(config: HelperConfig, checks: HostChecks, fail: (key: string, problem: string) => never): Promise<void> {
+export async function checkHost(config: HelperConfig, checks: HostChecks, fail: (key: string, problem: string) => never): Promise<HelperConfig> {
   const certDir = await unusableDirectory(config.certDir);
   if (certDir !== undefined) fail('cert_dir', `${config.certDir} ${certDir}`);
+  const output = checks.directory?.(config.certDir);
+  if (output?.problem !== undefined) fail('cert_dir', output.problem);
   for (const [index, jwt] of config.jwtSvids.entries()) {
     if (jwt.path === undefined) continue;
     const why = await unusableDirectory(dirname(jwt.path));
@@ -48,4 +71,6 @@ export async function checkHost(config: HelperConfig, checks: HostChecks, fail: 
       fail('cmd', (error as Error).message);
     }
   }
+  const layout = await fileLayoutFor(config);
+  return { ...config, ...layout, warnings: output?.warning === undefined ? layout.warnings : [...layout.warnings, output.warning] };
 }

@@ -6,5 +6,5 @@ export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig, type ConfigInputs } from './parse.ts';
 export { hasX509Files } from './x509-outputs.ts';
 export type {
-  CmdExit, CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, SettingSources, X509FileNames, X509SvidOutput,
+  CmdExit, CommandSpec, FileLayout, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, SettingSources, X509FileNames, X509SvidOutput,
 } from './types.ts';

@@ -26,6 +26,7 @@ export const TOP_LEVEL_KEYS = {
   pkcs12_password_env: 'string',
   x509_svids: 'json',
   layout: 'string',
+  file_layout: 'string',
   renew_signal: 'string',
   pid_file_name: 'string',
   daemon_mode: 'boolean',

@@ -9,9 +9,10 @@ import { readOutputs } from './outputs.ts';
 import { readProgram } from './program.ts';
 import { X509_SVID_KEYS } from './x509-outputs.ts';
 import { Table, placeOf, type Origin } from './table.ts';
-import type { HealthChecks, HelperConfig, LogLevel } from './types.ts';
+import type { FileLayout, HealthChecks, HelperConfig, LogLevel } from './types.ts';
 import { readBindAddress, readPath } from './values.ts';
 
+const FILE_LAYOUTS: readonly FileLayout[] = ['generations', 'files'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** Served beside the health paths (src/health); a health path there would be shadowed. */
 const METRICS_PATH = '/metrics';
@@ -113,6 +114,8 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     agentAddress: top.read('agent_address', readPath) || undefined,
     certDir,
     ...outputs,
+    fileLayout: top.oneOf('file_layout', FILE_LAYOUTS) ?? 'generations',
+    fileLayoutChoice: undefined,
     certFileMode: top.mode('cert_file_mode', 0o644),
     keyFileMode: top.mode('key_file_mode', 0o600),
     jwtBundleFileMode: top.mode('jwt_bundle_file_mode', 0o600),
@@ -140,10 +143,8 @@ export async function parseConfig(text: string | undefined, inputs: ConfigInputs
   const all = typeof inputs === 'string' ? { file: inputs } : inputs;
   const parsed = text === undefined ? undefined : await parseText(text, all.file ?? 'config');
   const { config, origin } = buildConfig(parsed, all);
-  if (all.host !== undefined) {
-    await checkHost(config, all.host, (key, problem) => {
-      throw new ConfigError({ ...placeOf(origin, key), key }, problem);
-    });
-  }
-  return config;
+  if (all.host === undefined) return config;
+  return checkHost(config, all.host, (key, problem) => {
+    throw new ConfigError({ ...placeOf(origin, key), key }, problem);
+  });
 }

@@ -52,6 +52,9 @@ export interface Pkcs12Password {
 /** `helper`: the names the config gives; `filesystem_delivery`: the SPIFFE Filesystem Delivery folder. */
 export type Layout = 'helper' | 'filesystem_delivery';
 
+/** How the files lie in cert_dir: symlinks through `..data` swapped at once, or plain files replaced one by one. */
+export type FileLayout = 'generations' | 'files';
+
 export type RenewAction = 'signal' | 'restart' | 'command' | 'none';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -94,6 +97,9 @@ export interface HelperConfig {
   readonly pkcs12Password: Pkcs12Password | undefined;
   readonly x509Svids: readonly X509SvidOutput[];
   readonly layout: Layout;
+  readonly fileLayout: FileLayout;
+  /** Why `fileLayout` was chosen for the user (a database's data directory), when it was. */
+  readonly fileLayoutChoice: string | undefined;
   /** Contains "{trust_domain}". */
   readonly federatedBundleFileName: string | undefined;
   /** Permission bits (0o000-0o777), for the svid, bundle and federated bundle files. */

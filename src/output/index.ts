@@ -1,2 +1,5 @@
-export { FileSetWriter, OutputError, fileNameProblem, type OutputFile, type WriteOptions } from './file-set-writer.ts';
+export { FileSetWriter } from './file-set-writer.ts';
+export { OutputError, fileNameProblem, type FileWriter, type OutputFile, type WriteOptions } from './files.ts';
+export type { FileLayout } from './layout.ts';
+export { checkOutputDirectory } from './dir-check.ts';
 export { replaceFile } from './single-file.ts';

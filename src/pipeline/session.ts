@@ -82,7 +82,7 @@ export class Session {
     this.#events = events;
     this.#metrics = metrics;
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
-    this.#writer = new FileSetWriter(config.certDir);
+    this.#writer = new FileSetWriter(config.certDir, { layout: config.fileLayout });
     this.#plan = new FilePlan(config);
     this.#watch = new FileSetWatch(config.certDir, () => {
       if (this.#ownWrites === 0) void this.check();

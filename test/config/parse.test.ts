@@ -91,6 +91,8 @@ test('every default', async () => {
       pkcs12Password: undefined,
       x509Svids: [],
       layout: 'helper',
+      fileLayout: 'generations',
+      fileLayoutChoice: undefined,
       federatedBundleFileName: undefined,
       certFileMode: 0o644,
       keyFileMode: 0o600,

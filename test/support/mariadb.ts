@@ -70,9 +70,12 @@ export interface MariadbServer extends MariadbProgram {
   stop(): Promise<void>;
 }
 
-/** Runs mariadb(dir, tls) until `t` ends; resolves once it answers on its socket and on TCP. */
-export async function startMariadb(t: { after(fn: () => unknown): void }, dir: string, tls: TlsFiles): Promise<MariadbServer> {
-  const program = await mariadb(dir, tls);
+/**
+ * Runs mariadb(dir, tls) (or `prepared`, its result, when the test first works on the data
+ * directory) until `t` ends; resolves once it answers on its socket and on TCP.
+ */
+export async function startMariadb(t: { after(fn: () => unknown): void }, dir: string, tls: TlsFiles, prepared?: MariadbProgram): Promise<MariadbServer> {
+  const program = prepared ?? (await mariadb(dir, tls));
   // mariadbd sends its own stderr to the error log too: one file with everything.
   const daemon = spawnDaemon(t, { ...program, logFile: program.errorLog });
   await daemon.waitReady(
