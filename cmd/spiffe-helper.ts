@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
+import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
@@ -70,6 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_ERROR;
     }
   }
+  for (const chosen of config.defaultsChosen) log.info({ setting: chosen.key, value: chosen.value }, `default: ${describeChosen(chosen)}`);
   const Daemon = await loadDaemon();
   const daemon = new Daemon(config, { config: inputs, log });
   try {

@@ -1,3 +1,5 @@
+import type { ChosenDefault } from './chosen.ts';
+
 /** The helper's configuration: parsed, validated and fully defaulted, so no caller re-checks it. */
 export interface CommandSpec {
   readonly command: string;
@@ -131,4 +133,6 @@ export interface HelperConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'text';
   readonly healthChecks: HealthChecks;
+  /** The defaults picked from other keys of this config, each said at start and by `-check`. */
+  readonly defaultsChosen: readonly ChosenDefault[];
 }

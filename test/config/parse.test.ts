@@ -126,6 +126,7 @@ test('every default', async () => {
         readyExpiryMarginMs: 30_000,
         agentLostThresholdMs: 60_000,
       },
+      defaultsChosen: [],
     },
   );
   // Empty strings mean "not set", as in the Go helper.
