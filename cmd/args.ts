@@ -8,7 +8,8 @@ export interface CommandLine {
   readonly configFile: string | undefined;
   /** Overrides the config's daemon_mode when given. */
   readonly daemonMode: boolean | undefined;
-  readonly action: 'run' | 'check' | 'version' | 'help';
+  /** 'check-config': -check=config, the config alone, not against this machine (cert_dir, cmd). */
+  readonly action: 'run' | 'check' | 'check-config' | 'version' | 'help';
 }
 
 export class UsageError extends Error {
@@ -23,6 +24,8 @@ export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>
                         Default: ${DEFAULT_CONFIG_FILE}; without it, SPIFFE_HELPER_<KEY> variables alone will do
   -daemon-mode=<bool>   false: fetch once, write the files and exit (init containers). Overrides daemon_mode
   -check                load and check the configuration, print what the helper would do, exit 0 or 1
+  -check=config         the same for the configuration alone, not against this machine: whether
+                        cert_dir can be written and cmd run is left to the machine it is for
   -version              print the version and exit
   -help                 print this help and exit
 
@@ -63,7 +66,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 'check':
       case 'dry-run':
-        action = 'check';
+        if (inline !== undefined && inline !== 'config') throw new UsageError(`${arg.split('=')[0]} takes no value, or "config" to check the config alone, not ${JSON.stringify(inline)}`);
+        action = inline === undefined ? 'check' : 'check-config';
         break;
       case 'version':
         action = 'version';
@@ -75,7 +79,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       default:
         throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
     }
-    if (inline !== undefined && !['config', 'daemon-mode'].includes(name)) {
+    if (inline !== undefined && !['config', 'daemon-mode', 'check', 'dry-run'].includes(name)) {
       throw new UsageError(`${arg.split('=')[0]} takes no value`);
     }
   }

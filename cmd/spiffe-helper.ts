@@ -17,7 +17,8 @@ const EXIT_USAGE = 2;
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
+  const host = commandLine.action === 'check-config' ? undefined : { command: async (command: string) => (await import('../src/process/index.ts')).resolveCommand(command, env) };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode }, ...(host === undefined ? {} : { host }) };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -54,8 +55,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`spiffe-helper: ${where}: ${key}${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_ERROR;
   }
-  if (commandLine.action === 'check') {
-    process.stdout.write(`${describeConfig(config).join('\n')}\n`);
+  if (commandLine.action === 'check' || commandLine.action === 'check-config') {
+    const lines = describeConfig(config);
+    if (commandLine.action === 'check-config') lines.push('host: not checked (-check=config): whether cert_dir can be created and written here, and cmd run');
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   }
 
