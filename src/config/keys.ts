@@ -50,6 +50,7 @@ export const TOP_LEVEL_KEYS = {
   cmd_exit: 'string',
   cmd_restart_backoff_max: 'duration',
   oneshot_timeout: 'duration',
+  first_write_wait: 'duration',
   log_level: 'string',
   log_format: 'string',
   federated_bundle_file_name: 'string',

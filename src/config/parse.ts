@@ -129,6 +129,7 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     daemonMode: top.boolean('daemon_mode') ?? true,
     ...program,
     oneshotTimeoutMs: top.duration('oneshot_timeout', 60_000, true),
+    firstWriteWaitMs: top.duration('first_write_wait', 5_000),
     logLevel: top.oneOf('log_level', LOG_LEVELS) ?? 'info',
     logFormat: top.oneOf('log_format', ['json', 'text'] as const) ?? 'json',
     healthChecks: readHealth(top, defaultsChosen),

@@ -130,6 +130,8 @@ export interface HelperConfig {
   readonly cmdExit: CmdExit;
   readonly cmdRestartBackoffMaxMs: number;
   readonly oneshotTimeoutMs: number;
+  /** At start-up, how long after the first output arrives the first write waits for the others; 0: no wait. */
+  readonly firstWriteWaitMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'text';
   readonly healthChecks: HealthChecks;

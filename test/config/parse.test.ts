@@ -115,6 +115,7 @@ test('every default', async () => {
       cmdExit: 'exit',
       cmdRestartBackoffMaxMs: 30_000,
       oneshotTimeoutMs: 60_000,
+      firstWriteWaitMs: 5_000,
       logLevel: 'info',
       logFormat: 'json',
       healthChecks: {
