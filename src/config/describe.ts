@@ -55,6 +55,9 @@ export function describeConfig(config: HelperConfig): string[] {
     `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
     `cert_dir: ${config.certDir} (files are symlinks into ..data, swapped atomically)`,
+    config.firstWriteWaitMs === 0
+      ? 'first write: at start-up each output is written as it arrives (first_write_wait = 0)'
+      : `first write: at start-up waits up to ${formatDuration(config.firstWriteWaitMs)} after the first output arrives for the others, so the first set is complete; then writes what has arrived`,
   ];
   const file = (name: string, fileMode: number, what: string): string => `  ${join(config.certDir, name)}  ${mode(fileMode)}  ${what}`;
   const x509Files = (files: X509FileNames): void => {

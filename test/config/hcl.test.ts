@@ -77,7 +77,11 @@ test('a default depends only on the keys it is about: an unrelated key flips nei
   assert.deepEqual([explicit.cmdExit, explicit.healthChecks.bindAddress, explicit.defaultsChosen], ['rerun', '127.0.0.1', []]);
   assert.ok(describeConfig(explicit).includes('  started after the first complete write; on its exit: started again at the next update, as the Go helper does'));
   // No program, no listener: nothing to choose.
-  assert.deepEqual((await parseConfig(X509, 'helper.conf')).defaultsChosen, []);
+  const plain = await parseConfig(X509, 'helper.conf');
+  assert.deepEqual(plain.defaultsChosen, []);
+  // The start-up wait for a complete first set is said too.
+  assert.ok(describeConfig(plain).includes('first write: at start-up waits up to 5s after the first output arrives for the others, so the first set is complete; then writes what has arrived'));
+  assert.ok(describeConfig(await parseConfig(`${X509}first_write_wait = 0`, 'helper.conf')).includes('first write: at start-up each output is written as it arrives (first_write_wait = 0)'));
   assert.equal((await refuse(`${X509}cmd_exit = "rerun"`)).message, 'helper.conf:4: cmd_exit: "rerun" needs cmd, the program to run again');
 });
 
