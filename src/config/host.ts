@@ -24,11 +24,9 @@ const asUser = (): string => `uid ${process.getuid?.() ?? '?'}`;
  * the service's user answers for that user.
  */
 async function unwritableDirectory(dir: string): Promise<string | undefined> {
+  let info;
   try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) return info.isFile() ? 'is a regular file, not a directory' : 'is a device or special file, not a directory';
-    await access(dir, constants.W_OK | constants.X_OK);
-    return undefined;
+    info = await stat(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -37,12 +35,15 @@ async function unwritableDirectory(dir: string): Promise<string | undefined> {
       return parent === dir ? undefined : (await unwritableDirectory(parent))?.replace(/^is/, `cannot be created: ${parent} is`);
     }
     if (code === 'ENOTDIR') return 'cannot be created: a part of its path is a file, not a directory';
-    if (code === 'EROFS') return 'is on a read-only file system';
-    if (code === 'EACCES' || code === 'EPERM') {
-      // stat fails so when a directory on the path cannot be searched; access when dir is not writable.
-      return (await stat(dir).then(() => true, () => false)) ? `is not writable by this user (${asUser()})` : `cannot be reached: permission denied on a directory of its path (${asUser()})`;
-    }
+    if (code === 'EACCES') return `cannot be reached: permission denied on a directory of its path (${asUser()})`;
     return (error as Error).message;
+  }
+  if (!info.isDirectory()) return info.isFile() ? 'is a regular file, not a directory' : 'is a device or special file, not a directory';
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system' : `is not writable by this user (${asUser()})`;
   }
 }
 

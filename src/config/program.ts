@@ -24,7 +24,7 @@ function defaultCmdExit(top: Table, renewSignalSet: boolean): { value: CmdExit; 
   if (!renewSignalSet && !top.has('renew_action')) {
     return { value: 'rerun', why: 'cmd is set and nothing tells it of a rotation (no renew_signal, no renew_action), so it is started again at the next update, as the Go helper does' };
   }
-  return { value: 'exit', why: 'cmd is told of each rotation, so it is a long-running program: when it exits by itself, the helper exits with its code' };
+  return { value: 'exit', why: 'renew_signal or renew_action says how cmd learns of a rotation, so it is a long-running program: when it exits by itself, the helper exits with its code' };
 }
 
 /** The wrapped program and how it, or another process, learns of an update. */
