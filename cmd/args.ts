@@ -8,7 +8,8 @@ export interface CommandLine {
   readonly configFile: string | undefined;
   /** Overrides the config's daemon_mode when given. */
   readonly daemonMode: boolean | undefined;
-  readonly action: 'run' | 'check' | 'version' | 'help';
+  /** 'check-config': -check=config, the config alone, not against this machine (cert_dir, cmd). */
+  readonly action: 'run' | 'check' | 'check-config' | 'version' | 'help';
   /** -dev[=<SPIFFE ID>]: run against an in-process development Workload API (src/dev); absent: not asked. */
   readonly dev?: { readonly spiffeId: string | undefined };
 }
@@ -27,6 +28,8 @@ export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>
   -dev[=<SPIFFE ID>]    development only: serve the helper (and other local programs) from an in-process
                         Workload API with an in-memory CA, unattested; default ID spiffe://example.org/dev
   -check                load and check the configuration, print what the helper would do, exit 0 or 1
+  -check=config         the same for the configuration alone, not against this machine: whether
+                        cert_dir can be written and cmd run is left to the machine it is for
   -version              print the version and exit
   -help                 print this help and exit
 
@@ -68,7 +71,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 'check':
       case 'dry-run':
-        action = 'check';
+        if (inline !== undefined && inline !== 'config') throw new UsageError(`${arg.split('=')[0]} takes no value, or "config" to check the config alone, not ${JSON.stringify(inline)}`);
+        action = inline === undefined ? 'check' : 'check-config';
         break;
       case 'dev':
         dev = { spiffeId: inline === '' ? undefined : inline };
@@ -83,7 +87,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       default:
         throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
     }
-    if (inline !== undefined && !['config', 'daemon-mode', 'dev'].includes(name)) {
+    if (inline !== undefined && !['config', 'daemon-mode', 'dev', 'check', 'dry-run'].includes(name)) {
       throw new UsageError(`${arg.split('=')[0]} takes no value`);
     }
   }

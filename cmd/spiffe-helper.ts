@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
-import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
+import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { checkOutputDirectory } from '../src/output/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
@@ -19,7 +19,9 @@ const EXIT_USAGE = 2;
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv, devAgentAddress: string | undefined): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
   const command = async (command: string): Promise<unknown> => (await import('../src/process/index.ts')).resolveCommand(command, env);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, host: { command, directory: checkOutputDirectory } };
+  // -check=config checks the config alone: cert_dir and cmd belong to the machine it is for.
+  const host = commandLine.action === 'check-config' ? undefined : { command, directory: checkOutputDirectory };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, ...(host === undefined ? {} : { host }) };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -72,8 +74,10 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
     process.stderr.write(`spiffe-helper: ${where}: ${key}${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_ERROR;
   }
-  if (commandLine.action === 'check') {
-    process.stdout.write(`${describeConfig(config).join('\n')}\n`);
+  if (commandLine.action === 'check' || commandLine.action === 'check-config') {
+    const lines = describeConfig(config);
+    if (commandLine.action === 'check-config') lines.push('host: not checked (-check=config): whether cert_dir can be created and written here, and cmd run');
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   }
 
@@ -89,6 +93,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
       return EXIT_ERROR;
     }
   }
+  for (const chosen of config.defaultsChosen) log.info({ setting: chosen.key, value: chosen.value }, `default: ${describeChosen(chosen)}`);
   const Daemon = await loadDaemon();
   const daemon = new Daemon(config, { config: inputs, log });
   try {

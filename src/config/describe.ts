@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { describeChosen } from './chosen.ts';
 import type { CommandSpec, HelperConfig, X509FileNames } from './types.ts';
 import { hasX509Files } from './x509-outputs.ts';
 
@@ -41,12 +42,9 @@ function onExit(config: HelperConfig): string {
     case 'restart':
       return `restarted with backoff up to ${formatDuration(config.cmdRestartBackoffMaxMs)}`;
     case 'rerun':
-      return `started again at the next update, as the Go helper does${config.sources.has('cmd_exit') ? '' : ' (cmd_exit = "rerun", chosen for a Go helper config with cmd and no renew_signal)'}`;
+      return 'started again at the next update, as the Go helper does';
   }
 }
-
-const allInterfaces = (config: HelperConfig): string =>
-  config.healthChecks.bindAddress === '0.0.0.0' ? '; on every interface, as the Go helper listens (bind_address to limit it)' : '';
 
 const FORMATS = { toml: 'TOML', hcl: "HCL (the Go helper's language)" } as const;
 
@@ -57,6 +55,9 @@ export function describeConfig(config: HelperConfig): string[] {
     `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
     `cert_dir: ${config.certDir} (${config.fileLayout === 'files' ? `file_layout = "files": plain files, each replaced on its own by a rename${config.fileLayoutChoice === undefined ? '' : `; ${config.fileLayoutChoice}`}` : 'files are symlinks into ..data, swapped atomically'})`,
+    config.firstWriteWaitMs === 0
+      ? 'first write: at start-up each output is written as it arrives (first_write_wait = 0)'
+      : `first write: at start-up waits up to ${formatDuration(config.firstWriteWaitMs)} after the first output arrives for the others, so the first set is complete; then writes what has arrived`,
   ];
   const file = (name: string, fileMode: number, what: string): string => `  ${join(config.certDir, name)}  ${mode(fileMode)}  ${what}`;
   const x509Files = (files: X509FileNames): void => {
@@ -113,7 +114,7 @@ export function describeConfig(config: HelperConfig): string[] {
     const health = config.healthChecks;
     lines.push(
       health.listenerEnabled
-        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath}, ${health.readinessPath} and /metrics (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)${allInterfaces(config)}`
+        ? `health: http://${health.bindAddress.includes(':') ? `[${health.bindAddress}]` : health.bindAddress}:${health.bindPort}${health.livenessPath}, ${health.readinessPath} and /metrics (not ready within ${formatDuration(health.readyExpiryMarginMs)} of expiry or after ${formatDuration(health.agentLostThresholdMs)} without the agent)`
         : 'health: listener off',
     );
   }
@@ -122,6 +123,7 @@ export function describeConfig(config: HelperConfig): string[] {
     lines.push('settings (the others have their default):');
     for (const [key, source] of [...config.sources].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${key}  from ${source}`);
   }
+  for (const chosen of config.defaultsChosen) lines.push(`default: ${describeChosen(chosen)}`);
   for (const warning of config.warnings) lines.push(`warning: ${warning}`);
   return lines;
 }

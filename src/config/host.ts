@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { dirname, parse } from 'node:path';
 import { databaseDataDirectory } from './data-dir.ts';
 import type { HelperConfig } from './types.ts';
@@ -17,20 +18,38 @@ export interface HostChecks {
 /** Why the directory `dir` can neither be used nor created, or undefined when it can. */
 async function unusableDirectory(dir: string): Promise<string | undefined> {
   if (dir === parse(dir).root) return 'is the root directory: the helper replaces files and links in it, so give it a directory of its own';
+  return unwritableDirectory(dir);
+}
+
+/** The user a check runs as, for messages: the check is this process's own, not the file owner's. */
+const asUser = (): string => `uid ${process.getuid?.() ?? '?'}`;
+
+/**
+ * Why this process can neither write in `dir` nor create it with its missing parents; undefined
+ * when it can. Checked as the user running it (access(2) with the real uid), so `-check` run as
+ * the service's user answers for that user.
+ */
+async function unwritableDirectory(dir: string): Promise<string | undefined> {
+  let info;
   try {
-    const info = await stat(dir);
-    if (info.isDirectory()) return undefined;
-    return info.isFile() ? 'is a regular file, not a directory' : 'is a device or special file, not a directory';
+    info = await stat(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      // Created at start, with its missing parents: fine unless a parent is not a directory.
+      // Created at start, with its missing parents: fine when the nearest existing one is writable.
       const parent = dirname(dir);
-      return parent === dir ? undefined : (await unusableDirectory(parent))?.replace(/^is/, `cannot be created: ${parent} is`);
+      return parent === dir ? undefined : (await unwritableDirectory(parent))?.replace(/^is/, `cannot be created: ${parent} is`);
     }
     if (code === 'ENOTDIR') return 'cannot be created: a part of its path is a file, not a directory';
-    if (code === 'EACCES') return undefined; // reported, with the path, when the helper writes
+    if (code === 'EACCES') return `cannot be reached: permission denied on a directory of its path (${asUser()})`;
     return (error as Error).message;
+  }
+  if (!info.isDirectory()) return info.isFile() ? 'is a regular file, not a directory' : 'is a device or special file, not a directory';
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system' : `is not writable by this user (${asUser()})`;
   }
 }
 

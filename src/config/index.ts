@@ -1,3 +1,4 @@
+export { describeChosen, type ChosenDefault } from './chosen.ts';
 export { ConfigError } from './errors.ts';
 export { describeConfig, formatDuration } from './describe.ts';
 export type { HostChecks } from './host.ts';

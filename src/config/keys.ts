@@ -51,6 +51,7 @@ export const TOP_LEVEL_KEYS = {
   cmd_exit: 'string',
   cmd_restart_backoff_max: 'duration',
   oneshot_timeout: 'duration',
+  first_write_wait: 'duration',
   log_level: 'string',
   log_format: 'string',
   federated_bundle_file_name: 'string',
@@ -61,29 +62,6 @@ export type TopLevelKey = keyof typeof TOP_LEVEL_KEYS;
 export const TOP_LEVEL_NAMES = Object.keys(TOP_LEVEL_KEYS) as readonly TopLevelKey[];
 export const HEALTH_KEYS = ['listener_enabled', 'bind_port', 'liveness_path', 'readiness_path', 'bind_address', 'ready_expiry_margin', 'agent_lost_threshold'] as const;
 export const JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_name', 'jwt_svid_spiffe_id'] as const;
-
-/** The keys the Go helper v0.11 knows; a config that sets no other key is a Go helper config. */
-export const GO_HELPER_KEYS: readonly TopLevelKey[] = [
-  'agent_address', 'cmd', 'cmd_args', 'cert_dir', 'svid_file_name', 'svid_key_file_name', 'svid_bundle_file_name',
-  'renew_signal', 'pid_file_name', 'daemon_mode', 'add_intermediates_to_bundle', 'include_federated_domains',
-  'omit_expired', 'hint', 'cert_file_mode', 'key_file_mode', 'jwt_bundle_file_mode', 'jwt_svid_file_mode',
-  'jwt_svids', 'jwt_bundle_file_name', 'health_checks',
-];
-
-const GO_HEALTH_KEYS = ['listener_enabled', 'bind_port', 'liveness_path', 'readiness_path'];
-const GO_JWT_SVID_KEYS = ['jwt_audience', 'jwt_extra_audiences', 'jwt_svid_file_name'];
-
-const onlyKeys = (value: unknown, known: readonly string[]): boolean =>
-  typeof value !== 'object' || value === null || Object.keys(value).every((key) => known.includes(key));
-
-/**
- * A config that sets only keys the Go helper knows (at the top, in health_checks and in jwt_svids
- * entries) was written for it: where this helper's defaults differ, it gets the Go helper's.
- */
-export function isGoHelperConfig(raw: Record<string, unknown>): boolean {
-  const jwtSvids = Array.isArray(raw['jwt_svids']) ? (raw['jwt_svids'] as unknown[]) : [];
-  return onlyKeys(raw, GO_HELPER_KEYS) && onlyKeys(raw['health_checks'], GO_HEALTH_KEYS) && jwtSvids.every((entry) => onlyKeys(entry, GO_JWT_SVID_KEYS));
-}
 
 /** The environment variable of a top-level key. */
 export const envName = (key: string): string => `SPIFFE_HELPER_${key.toUpperCase()}`;

@@ -3,7 +3,8 @@ import { parseText, type ParsedText, type Raw } from './document.ts';
 import { ConfigError } from './errors.ts';
 import { checkHost, type HostChecks } from './host.ts';
 import { readEnvironment } from './environment.ts';
-import { HEALTH_KEYS, JWT_SVID_KEYS, TOP_LEVEL_NAMES, isGoHelperConfig } from './keys.ts';
+import type { ChosenDefault } from './chosen.ts';
+import { HEALTH_KEYS, JWT_SVID_KEYS, TOP_LEVEL_NAMES } from './keys.ts';
 import { lineOf } from './locate.ts';
 import { readOutputs } from './outputs.ts';
 import { readProgram } from './program.ts';
@@ -42,8 +43,18 @@ function topLevelBelow(table: string): (key: string) => string | undefined {
   return (key) => ((TOP_LEVEL_NAMES as readonly string[]).includes(key) ? ` (top-level keys must come before the first [${table}] header)` : undefined);
 }
 
-/** The Go helper listens on every interface: a Go helper config keeps that, so kubelet probes still reach it. */
-function readHealth(top: Table, goConfig: boolean): HealthChecks {
+/**
+ * The listener binds every interface unless told otherwise, as the Go helper's does: kubelet probes
+ * and Prometheus reach a sidecar on the pod IP. A host that wants loopback says so (the systemd
+ * example does).
+ */
+const DEFAULT_BIND_ADDRESS: ChosenDefault = {
+  key: 'health_checks.bind_address',
+  value: '"0.0.0.0"',
+  why: 'every interface, as the Go helper listens, so kubelet probes and Prometheus reach it on the pod IP; set bind_address = "127.0.0.1" for loopback only',
+};
+
+function readHealth(top: Table, chosen: ChosenDefault[]): HealthChecks {
   const health = top.table('health_checks');
   health?.rejectUnknown(HEALTH_KEYS, topLevelBelow('health_checks'));
   const livenessPath = health?.urlPath('liveness_path') ?? '/live';
@@ -52,9 +63,13 @@ function readHealth(top: Table, goConfig: boolean): HealthChecks {
   for (const [key, path] of [['liveness_path', livenessPath], ['readiness_path', readinessPath]] as const) {
     if (path === METRICS_PATH) health!.fail(key, `${JSON.stringify(path)} is where the listener serves Prometheus metrics`);
   }
+  const listenerEnabled = health?.boolean('listener_enabled') ?? false;
+  let bindAddress = health?.read('bind_address', readBindAddress);
+  if (bindAddress === undefined && listenerEnabled) chosen.push(DEFAULT_BIND_ADDRESS);
+  bindAddress ??= '0.0.0.0';
   return {
-    listenerEnabled: health?.boolean('listener_enabled') ?? false,
-    bindAddress: health?.read('bind_address', readBindAddress) ?? (goConfig ? '0.0.0.0' : '127.0.0.1'),
+    listenerEnabled,
+    bindAddress,
     bindPort: health?.port('bind_port') ?? 8081,
     livenessPath,
     readinessPath,
@@ -104,8 +119,8 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
   const certDirAsWritten = top.read('cert_dir', readPath) ?? '';
   const certDir = resolve(certDirAsWritten || '.');
   const outputs = readOutputs(top, certDirAsWritten, certDir, inputs.env ?? {});
-  const goConfig = isGoHelperConfig(raw);
-  const program = readProgram(top, goConfig);
+  const defaultsChosen: ChosenDefault[] = [];
+  const program = readProgram(top, defaultsChosen);
   const config: HelperConfig = {
     file: inputs.file,
     format: parsed?.format,
@@ -127,9 +142,11 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     daemonMode: top.boolean('daemon_mode') ?? true,
     ...program,
     oneshotTimeoutMs: top.duration('oneshot_timeout', 60_000, true),
+    firstWriteWaitMs: top.duration('first_write_wait', 5_000),
     logLevel: top.oneOf('log_level', LOG_LEVELS) ?? 'info',
     logFormat: top.oneOf('log_format', ['json', 'text'] as const) ?? 'json',
-    healthChecks: readHealth(top, goConfig),
+    healthChecks: readHealth(top, defaultsChosen),
+    defaultsChosen,
   };
   return { config, origin };
 }

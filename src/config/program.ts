@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ChosenDefault } from './chosen.ts';
 import type { Table } from './table.ts';
 import type { CmdExit, HelperConfig, RenewAction } from './types.ts';
 import { readArgs, readPath, readRenewSignal, readSignal } from './values.ts';
@@ -14,15 +15,20 @@ type Program = Pick<
 /**
  * The Go helper starts `cmd` again at the next update whenever it is not running, and never exits
  * because it ended. Its MySQL and PostgreSQL examples rely on that: `cmd` is a reload command
- * (`mysql -e "ALTER INSTANCE RELOAD TLS"`) with no renew_signal. A config that uses only the Go
- * helper's keys and has that shape gets that behaviour; any other config chooses with cmd_exit.
+ * (`mysql -e "ALTER INSTANCE RELOAD TLS"`) with no renew_signal. So when nothing tells the program
+ * of a rotation, it is run again at each one; a program that is told (a signal, a restart, a
+ * command, or an explicit "none": it watches the files itself) is a long-running one, whose exit
+ * ends the helper.
  */
-function defaultCmdExit(hasCmd: boolean, renewSignalSet: boolean, goConfig: boolean): CmdExit {
-  return hasCmd && !renewSignalSet && goConfig ? 'rerun' : 'exit';
+function defaultCmdExit(top: Table, renewSignalSet: boolean): { value: CmdExit; why: string } {
+  if (!renewSignalSet && !top.has('renew_action')) {
+    return { value: 'rerun', why: 'cmd is set and nothing tells it of a rotation (no renew_signal, no renew_action), so it is started again at the next update, as the Go helper does' };
+  }
+  return { value: 'exit', why: 'renew_signal or renew_action says how cmd learns of a rotation, so it is a long-running program: when it exits by itself, the helper exits with its code' };
 }
 
 /** The wrapped program and how it, or another process, learns of an update. */
-export function readProgram(top: Table, goConfig: boolean): Program {
+export function readProgram(top: Table, chosen: ChosenDefault[]): Program {
   const cmd = top.read('cmd', readPath) || undefined;
   const cmdArgs = top.read('cmd_args', readArgs);
   if (cmd === undefined && cmdArgs !== undefined && cmdArgs.length > 0) top.fail('cmd_args', 'is set but cmd is not');
@@ -41,7 +47,13 @@ export function readProgram(top: Table, goConfig: boolean): Program {
   if (renewAction === 'restart' && cmd === undefined) top.fail('renew_action', '"restart" needs cmd, the program to restart');
   const renewSplayMs = top.duration('renew_splay', 0);
   if (renewSplayMs > 0 && renewAction === 'none') top.fail('renew_splay', 'is set but renew_action is "none": there is no notification to delay');
-  const cmdExit = top.oneOf('cmd_exit', CMD_EXITS) ?? defaultCmdExit(cmd !== undefined, renewSignal !== undefined, goConfig);
+  let cmdExit = top.oneOf('cmd_exit', CMD_EXITS);
+  if (cmdExit === undefined && cmd !== undefined) {
+    const { value, why } = defaultCmdExit(top, renewSignal !== undefined);
+    chosen.push({ key: 'cmd_exit', value: JSON.stringify(value), why });
+    cmdExit = value;
+  }
+  cmdExit ??= 'exit';
   if (cmdExit !== 'exit' && cmd === undefined) top.fail('cmd_exit', `${JSON.stringify(cmdExit)} needs cmd, the program to ${cmdExit === 'restart' ? 'restart' : 'run again'}`);
 
   return {

@@ -1,5 +1,6 @@
 import { ConfigError, nearest } from './errors.ts';
 import type { ConfigFormat, Raw } from './document.ts';
+import { readHclInteger } from './hcl-integer.ts';
 import { lineOf, type KeySite } from './locate.ts';
 import type { CommandSpec } from './types.ts';
 import { describeType, readArgs, readDuration, readMode, type Check } from './values.ts';
@@ -98,13 +99,23 @@ export class Table {
   /** A mode; decimal numbers are read as the Go helper reads them, with a warning. */
   mode(key: string, fallback: number): number {
     const octal = this.#origin.format === 'hcl' ? (digits: string) => `0${digits}` : (digits: string) => `0o${digits}`;
-    return this.read(key, (value, raw) => readMode(value, raw, octal)) ?? fallback;
+    return this.#integer(key, (value, raw) => readMode(value, raw, octal)) ?? fallback;
   }
 
   port(key: string): number | undefined {
-    return this.read(key, (v) =>
+    return this.#integer(key, (v) =>
       typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? { ok: true, value: v } : { ok: false, why: `expected a port number 0-65535, got ${describeType(v)}` },
     );
+  }
+
+  /** An integer key: written in an HCL file (not set by a variable or flag), it is decoded as the Go helper decodes it. */
+  #integer<T>(key: string, check: (value: unknown, raw: string | undefined) => Check<T>): T | undefined {
+    const path = this.keyPath(key);
+    if (this.#origin.format !== 'hcl' || this.#origin.overrides.has(path.split(/[.[]/)[0]!)) return this.read(key, check);
+    return this.read(key, (value, raw) => {
+      const integer = readHclInteger(value, raw);
+      return integer.ok ? check(integer.value, raw) : integer;
+    });
   }
 
   urlPath(key: string): string | undefined {

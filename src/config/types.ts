@@ -1,3 +1,5 @@
+import type { ChosenDefault } from './chosen.ts';
+
 /** The helper's configuration: parsed, validated and fully defaulted, so no caller re-checks it. */
 export interface CommandSpec {
   readonly command: string;
@@ -134,7 +136,11 @@ export interface HelperConfig {
   readonly cmdExit: CmdExit;
   readonly cmdRestartBackoffMaxMs: number;
   readonly oneshotTimeoutMs: number;
+  /** At start-up, how long after the first output arrives the first write waits for the others; 0: no wait. */
+  readonly firstWriteWaitMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'text';
   readonly healthChecks: HealthChecks;
+  /** The defaults picked from other keys of this config, each said at start and by `-check`. */
+  readonly defaultsChosen: readonly ChosenDefault[];
 }

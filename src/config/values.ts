@@ -45,14 +45,16 @@ export function readDuration(value: unknown, positive = false): Check<number> {
  */
 export function readMode(value: unknown, raw: string | undefined, octal: (digits: string) => string = (d) => `0o${d}`): Check<number | undefined> {
   const shown = raw?.replace(/\s*(#|\/\/).*$/, '').trim() || JSON.stringify(value);
+  // An HCL file's quoted number is a number (readHclInteger): its digits are what count here.
+  const digits = shown.replace(/^"(.*)"$/, '$1');
   let mode: number;
   let warning: string | undefined;
   if (typeof value === 'number' && Number.isInteger(value)) {
     if (value < 0) return bad(`${shown} is not a permission (0o000 to 0o777)`);
     mode = value;
-    const writtenInOctal = raw !== undefined && /^\+?0(o|[0-7])/i.test(raw.trim());
+    const writtenInOctal = raw !== undefined && /^\+?0(o|_?[0-7])/i.test(digits);
     if (!writtenInOctal && value !== 0) {
-      const meant = /^[0-7]{3}$/.test(shown) ? `; write ${octal(shown)} for mode 0${shown}` : '';
+      const meant = /^[0-7]{3}$/.test(digits) ? `; write ${octal(digits)} for mode 0${digits}` : '';
       if (value > 0o777) return bad(`${shown} is not written in octal: it is mode 0${value.toString(8)}, beyond permission bits (0o000 to 0o777)${meant}`);
       warning = `${shown} is not written in octal: it is mode 0${value.toString(8).padStart(3, '0')}, as the Go helper reads it${meant}`;
     }

@@ -2,7 +2,7 @@ import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, stopExitCode, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
 import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
@@ -165,7 +165,7 @@ export class Daemon {
 
   /**
    * Stops everything; the program gets `signal` (then SIGKILL after the kill timeout). The helper
-   * exits with `exitCode` when given, else with the program's code (0 without a program).
+   * exits with `exitCode` when given, else as stopExitCode says (0 without a program).
    */
   async stop(signal: NodeJS.Signals = 'SIGTERM', exitCode?: number): Promise<void> {
     if (this.#stopping) return;
@@ -177,7 +177,7 @@ export class Daemon {
     const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
     const programStatus = idle ? undefined : status;
     await this.#shutdown();
-    this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
+    this.#exit(exitCode ?? (programStatus === undefined ? 0 : stopExitCode(programStatus, signal)));
   }
 
   async #shutdown(): Promise<void> {

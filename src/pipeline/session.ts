@@ -8,6 +8,7 @@ import type { Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
 import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { FileSetWatch } from './file-set-watch.ts';
+import { FirstWriteGate } from './first-write.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 import { RenderError } from './render.ts';
 
@@ -53,6 +54,7 @@ export class Session {
   readonly #client: WorkloadApiClient;
   readonly #writer: FileSetWriter;
   readonly #plan: FilePlan;
+  readonly #firstWrite: FirstWriteGate;
   /** Aborts the sources' create() calls still waiting for their first value when the session closes. */
   readonly #abort = new AbortController();
   readonly #sources: Array<X509Source | JwtSource> = [];
@@ -84,6 +86,7 @@ export class Session {
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
     this.#writer = new FileSetWriter(config.certDir, { layout: config.fileLayout });
     this.#plan = new FilePlan(config);
+    this.#firstWrite = new FirstWriteGate(config, this.#plan, log, () => this.#scheduleWrite());
     this.#watch = new FileSetWatch(config.certDir, () => {
       if (this.#ownWrites === 0) void this.check();
     });
@@ -135,6 +138,7 @@ export class Session {
     if (seed?.x509Context !== undefined) this.#acceptX509(seed.x509Context);
     if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
     if (seed !== undefined) {
+      this.#firstWrite.open();
       this.#scheduleWrite();
       await this.#writing;
     }
@@ -166,6 +170,7 @@ export class Session {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#firstWrite.open();
     this.#watch.close();
     clearTimeout(this.#recheckTimer);
     this.#abort.abort();
@@ -366,7 +371,7 @@ export class Session {
   }
 
   async #write(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || !this.#firstWrite.allows()) return;
     // Snapshot first: material that arrives during the write belongs to the next write.
     const ready = this.#plan.ready();
     const complete = this.#plan.complete();

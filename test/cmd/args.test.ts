@@ -15,6 +15,9 @@ test("the Go helper's single-dash flags and the GNU forms", () => {
   assert.equal(parseCommandLine([]).dev, undefined);
   assert.deepEqual(parseCommandLine(['-dev', '-config', 'dev.conf']).dev, { spiffeId: undefined });
   assert.deepEqual(parseCommandLine(['--dev=spiffe://example.org/web']).dev, { spiffeId: 'spiffe://example.org/web' });
+  // The config alone, not against this machine (CI linting configs for other hosts).
+  assert.equal(parseCommandLine(['-check=config']).action, 'check-config');
+  assert.equal(parseCommandLine(['--check=config']).action, 'check-config');
 });
 
 test('bad flags are usage errors that name the flag', () => {
@@ -23,6 +26,7 @@ test('bad flags are usage errors that name the flag', () => {
     [['-config'], /-config needs a file name/],
     [['-daemon-mode=maybe'], /takes true or false, not "maybe"/],
     [['-version=1'], /-version takes no value/],
+    [['-check=host'], /-check takes no value, or "config" to check the config alone, not "host"/],
     [['stray'], /unexpected argument "stray"/],
   ] as const) {
     assert.throws(() => parseCommandLine(argv), (error: unknown) => error instanceof UsageError && message.test(error.message));

@@ -57,15 +57,31 @@ test('a decimal mode means what it means to the Go helper, with one warning line
   assert.ok(describeConfig(hcl).includes('warning: helper.conf:4: cert_file_mode: 444 is not written in octal: it is mode 0674, as the Go helper reads it; write 0444 for mode 0444'));
 });
 
-test('cmd with no renew_signal in a Go helper config is run again at each update; other configs choose', async () => {
-  const go = await parseConfig(`${X509}cmd = "mysql"\ncmd_args = "-e \\"ALTER INSTANCE RELOAD TLS;\\""\nrenew_signal = ""`, 'helper.conf');
-  assert.equal(go.cmdExit, 'rerun');
-  assert.ok(describeConfig(go).some((line) => line.includes('(cmd_exit = "rerun", chosen for a Go helper config with cmd and no renew_signal)')), describeConfig(go).join('\n'));
-  assert.equal((await parseConfig(`${X509}cmd = "nginx"\nrenew_signal = "SIGHUP"`, 'helper.conf')).cmdExit, 'exit');
-  assert.equal((await parseConfig(`${X509}cmd = "app"\nlog_level = "debug"`, 'helper.conf')).cmdExit, 'exit');
-  const explicit = await parseConfig(`${X509}cmd = "app"\nrenew_signal = "SIGHUP"\ncmd_exit = "rerun"`, 'helper.conf');
-  assert.equal(explicit.cmdExit, 'rerun');
+test('a default depends only on the keys it is about: an unrelated key flips neither cmd_exit nor bind_address', async () => {
+  const goMysql = `${X509}cmd = "mysql"\ncmd_args = "-e \\"ALTER INSTANCE RELOAD TLS;\\""\nrenew_signal = ""\nhealth_checks {\n  listener_enabled = true\n}\n`;
+  for (const extra of ['', 'log_format = "text"\n', 'log_level = "debug"\nkill_timeout = "5s"\n']) {
+    const config = await parseConfig(`${extra}${goMysql}`, 'helper.conf');
+    assert.deepEqual([config.cmdExit, config.healthChecks.bindAddress], ['rerun', '0.0.0.0'], JSON.stringify(extra));
+    const lines = describeConfig(config);
+    assert.ok(lines.includes('default: cmd_exit = "rerun": cmd is set and nothing tells it of a rotation (no renew_signal, no renew_action), so it is started again at the next update, as the Go helper does'), lines.join('\n'));
+    assert.ok(lines.includes('default: health_checks.bind_address = "0.0.0.0": every interface, as the Go helper listens, so kubelet probes and Prometheus reach it on the pod IP; set bind_address = "127.0.0.1" for loopback only'), lines.join('\n'));
+  }
+  // Something tells the program of a rotation: its own exit ends the helper, with its code.
+  for (const told of ['renew_signal = "SIGHUP"', 'renew_action = "restart"', 'renew_action = "none"', 'renew_action = "command"\nrenew_command = "true"']) {
+    const config = await parseConfig(`${X509}cmd = "app"\n${told}\n`, 'helper.conf');
+    assert.equal(config.cmdExit, 'exit', told);
+    assert.ok(describeConfig(config).some((line) => line.startsWith('default: cmd_exit = "exit": ')), told);
+  }
+  // Written by the user: no default is chosen, so none is said.
+  const explicit = await parseConfig(`${X509}cmd = "app"\nrenew_signal = "SIGHUP"\ncmd_exit = "rerun"\n[health_checks]\nlistener_enabled = true\nbind_address = "127.0.0.1"`, 'helper.conf');
+  assert.deepEqual([explicit.cmdExit, explicit.healthChecks.bindAddress, explicit.defaultsChosen], ['rerun', '127.0.0.1', []]);
   assert.ok(describeConfig(explicit).includes('  started after the first complete write; on its exit: started again at the next update, as the Go helper does'));
+  // No program, no listener: nothing to choose.
+  const plain = await parseConfig(X509, 'helper.conf');
+  assert.deepEqual(plain.defaultsChosen, []);
+  // The start-up wait for a complete first set is said too.
+  assert.ok(describeConfig(plain).includes('first write: at start-up waits up to 5s after the first output arrives for the others, so the first set is complete; then writes what has arrived'));
+  assert.ok(describeConfig(await parseConfig(`${X509}first_write_wait = 0`, 'helper.conf')).includes('first write: at start-up each output is written as it arrives (first_write_wait = 0)'));
   assert.equal((await refuse(`${X509}cmd_exit = "rerun"`)).message, 'helper.conf:4: cmd_exit: "rerun" needs cmd, the program to run again');
 });
 

@@ -49,7 +49,7 @@ test('describeConfig tells the plan: paths, modes, endpoint, program, rotation, 
   const jwt = describeConfig((await parseConfig('cert_dir = "/c"\n[[jwt_svids]]\njwt_audience = "db"\njwt_extra_audiences = ["cache"]\njwt_svid_file_name = "db.jwt"\njwt_svid_spiffe_id = "spiffe://example.org/w"\n[health_checks]\nlistener_enabled = true\nbind_port = 9000', 'h.conf')));
   assert.ok(jwt.includes('JWT-SVID for db, cache as spiffe://example.org/w:'), jwt.join('\n'));
   assert.ok(jwt.includes('  /c/db.jwt  0600  token, renewed at half its lifetime'), jwt.join('\n'));
-  assert.ok(jwt.some((line) => line.startsWith('health: http://127.0.0.1:9000/live, /ready and /metrics')), jwt.join('\n'));
+  assert.ok(jwt.some((line) => line.startsWith('health: http://0.0.0.0:9000/live, /ready and /metrics')), jwt.join('\n'));
 });
 
 test('a missing, unreadable or broken config file is one clear line', async (t) => {

@@ -117,6 +117,7 @@ test('every default', async () => {
       cmdExit: 'exit',
       cmdRestartBackoffMaxMs: 30_000,
       oneshotTimeoutMs: 60_000,
+      firstWriteWaitMs: 5_000,
       logLevel: 'info',
       logFormat: 'json',
       healthChecks: {
@@ -128,6 +129,7 @@ test('every default', async () => {
         readyExpiryMarginMs: 30_000,
         agentLostThresholdMs: 60_000,
       },
+      defaultsChosen: [],
     },
   );
   // Empty strings mean "not set", as in the Go helper.

@@ -145,7 +145,7 @@ test('SIGTERM is forwarded to the program and its exit code becomes the helper\'
 test("the program's own exit ends the helper with the program's code; without a program SIGTERM exits 0", async (t) => {
   const s = await server(t);
   const dir = await tempDir(t);
-  const helper = await startHelper(t, dir, x509Config(s.address, join(dir, 'certs'), `cmd = ${toml(process.execPath)}\ncmd_args = ${toml([RECORDER, join(dir, 'r.log'), '--exit=5'])}`));
+  const helper = await startHelper(t, dir, x509Config(s.address, join(dir, 'certs'), `cmd = ${toml(process.execPath)}\ncmd_args = ${toml([RECORDER, join(dir, 'r.log'), '--exit=5'])}\nrenew_signal = "SIGHUP"`));
   assert.equal(await helper.exited(), 5);
   const dir2 = await tempDir(t);
   const plain = await startHelper(t, dir2, x509Config(s.address, join(dir2, 'certs')));
