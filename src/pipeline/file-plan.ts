@@ -3,9 +3,9 @@ import type { X509Context } from '../workload/index.ts';
 import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
 import { hasX509Files, type HelperConfig } from '../config/index.ts';
-import { pickFirst, type X509SvidPicker } from '../sources/index.ts';
+import { pickFirst, pickSvid, type X509SvidPicker } from '../sources/index.ts';
 import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, svidPicker, type X509RenderPlan, type X509Target } from './render.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan, type X509Target } from './render.ts';
 
 
 /** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
@@ -28,7 +28,7 @@ function x509Targets(config: HelperConfig): X509Target[] {
  */
 export function x509Picker(config: HelperConfig): X509SvidPicker {
   const [first] = x509Targets(config);
-  return first !== undefined && !config.x509Svids.includes(first) ? svidPicker(first.select) : pickFirst;
+  return first !== undefined && !config.x509Svids.includes(first) ? pickSvid(first.select) : pickFirst;
 }
 
 /** True when the config writes X.509 files, so the X.509 context must be watched. */

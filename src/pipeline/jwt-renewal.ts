@@ -1,5 +1,5 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
-import type { JwtSource } from '../sources/index.ts';
+import { requireSvid, type JwtSource } from '../sources/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */
@@ -63,14 +63,7 @@ export class JwtSvidRenewer {
         { signal: this.#abort.signal, timeoutMs: this.#options.fetchTimeoutMs ?? 30_000 },
       );
       if (this.#abort.signal.aborted) return;
-      const svid = hint === '' ? svids[0] : svids.find((candidate) => candidate.hint === hint);
-      if (svid === undefined) {
-        throw new Error(
-          hint === ''
-            ? `the Workload API returned no JWT-SVID for audience ${JSON.stringify(audience)}`
-            : `no JWT-SVID for audience ${JSON.stringify(audience)} has hint ${JSON.stringify(hint)}`,
-        );
-      }
+      const svid = requireSvid(svids, { hint }, `JWT-SVID for audience ${JSON.stringify(audience)}`);
       this.#check(svid);
       this.#backoff.reset();
       // The source's cache serves the same token until its renewal time: only a new one is news.

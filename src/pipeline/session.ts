@@ -1,5 +1,5 @@
 import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type X509Context } from '../workload/index.ts';
-import { JwtSource, X509Source, type SourceOptions } from '../sources/index.ts';
+import { JwtSource, NoMatchingSvidError, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter, replaceFile } from '../output/index.ts';
 import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
@@ -9,7 +9,6 @@ import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
 import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { FileSetWatch } from './file-set-watch.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
-import { RenderError } from './render.ts';
 
 /** What a session hands back to its owner after each write. */
 export interface SessionEvents {
@@ -344,7 +343,7 @@ export class Session {
   #discarded(what: string, output: OutputName, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
     // The X509Source's picker found no SVID for the config's hint: the whole update is refused.
-    if (error instanceof RenderError) {
+    if (error instanceof NoMatchingSvidError) {
       this.#problem(`${what} update skipped; the last good files stay`, error);
       this.#metrics.updateSkipped(kind, 'no_matching_svid');
       this.health.recordRejected(output, error.message);
