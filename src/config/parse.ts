@@ -107,7 +107,6 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     keyFileMode: top.mode('key_file_mode', 0o600),
     jwtBundleFileMode: top.mode('jwt_bundle_file_mode', 0o600),
     jwtSvidFileMode: top.mode('jwt_svid_file_mode', 0o600),
-    hint: top.string('hint') ?? '',
     addIntermediatesToBundle: top.boolean('add_intermediates_to_bundle') ?? false,
     includeFederatedDomains: top.boolean('include_federated_domains') ?? false,
     omitExpired: top.boolean('omit_expired') ?? false,

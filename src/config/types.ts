@@ -1,3 +1,4 @@
+import type { SvidSelection } from '../sources/index.ts';
 /** The helper's configuration: parsed, validated and fully defaulted, so no caller re-checks it. */
 export interface CommandSpec {
   readonly command: string;
@@ -26,7 +27,7 @@ export interface PemFileNames {
   readonly bundleFileName: string;
 }
 
-/** The files one X.509-SVID is written to (plain names inside certDir); at least one is set. */
+/** The files one X.509-SVID is written to (plain names inside certDir). */
 export interface X509FileNames {
   readonly pem: PemFileNames | undefined;
   /** Key, leaf and intermediates in one PEM file (HAProxy, ghostunnel). */
@@ -37,9 +38,14 @@ export interface X509FileNames {
   readonly pkcs12TruststoreFileName: string | undefined;
 }
 
-/** An `[[x509_svids]]` entry: one SVID of a multi-identity workload, chosen by hint or SPIFFE ID. */
+/**
+ * One SVID and the files it goes to: the top-level one (chosen by `hint`), or an `[[x509_svids]]`
+ * entry of a multi-identity workload, chosen by hint or SPIFFE ID.
+ */
 export interface X509SvidOutput extends X509FileNames {
-  readonly select: { readonly hint: string } | { readonly spiffeId: string };
+  readonly select: SvidSelection;
+  /** Its index in [[x509_svids]]; undefined for the top-level SVID. */
+  readonly entry: number | undefined;
 }
 
 /** Read at load from a file or an environment variable, never from the config text. */
@@ -84,15 +90,14 @@ export interface HelperConfig {
   readonly cmd: CommandSpec | undefined;
   /** Absolute. */
   readonly certDir: string;
-  /** Plain names inside certDir. */
-  readonly x509: PemFileNames | undefined;
-  /** The top-level SVID's other outputs (chosen by `hint`, like the PEM trio). */
-  readonly combinedPemFileName: string | undefined;
-  readonly pkcs12KeystoreFileName: string | undefined;
-  readonly pkcs12TruststoreFileName: string | undefined;
+  /**
+   * Every X.509-SVID written, the one list: the top-level SVID first (when it has files, or with the
+   * Filesystem Delivery layout, which has no file names of its own), then each [[x509_svids]] entry.
+   * Empty: no X.509 file is written.
+   */
+  readonly x509Outputs: readonly X509SvidOutput[];
   /** Set exactly when some PKCS#12 file is configured. */
   readonly pkcs12Password: Pkcs12Password | undefined;
-  readonly x509Svids: readonly X509SvidOutput[];
   readonly layout: Layout;
   /** Contains "{trust_domain}". */
   readonly federatedBundleFileName: string | undefined;

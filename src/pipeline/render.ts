@@ -4,11 +4,11 @@ import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { fileNameProblem, type OutputFile } from '../output/index.ts';
 import { requireSvid } from '../sources/index.ts';
-import type { Layout, X509SvidOutput } from '../config/index.ts';
+import type { Layout, X509FileNames, X509SvidOutput } from '../config/index.ts';
 import { combinedPem, filesystemDeliveryFiles, keystorePkcs12, truststorePkcs12 } from '../render/index.ts';
 
 /** One SVID, chosen by hint ('' = the default, first) or SPIFFE ID, and the files it goes to. */
-export type X509Target = X509SvidOutput;
+export type X509Target = Pick<X509SvidOutput, 'select'> & X509FileNames;
 
 /** What the X.509 files should hold: which SVIDs to which files, modes and content switches. */
 export interface X509RenderPlan {

@@ -50,7 +50,8 @@ test('a Go helper config, written in TOML, keeps its meaning', async () => {
   assert.equal(config.renewSignal, 'SIGUSR1');
   assert.equal(config.renewAction, 'signal');
   assert.equal(config.pidFileName, '/run/ghostunnel.pid');
-  assert.deepEqual(config.x509, { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' });
+  assert.deepEqual(config.x509Outputs[0]?.pem, { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' });
+  assert.deepEqual(config.x509Outputs[0]?.select, { hint: 'internal' });
   assert.deepEqual([config.addIntermediatesToBundle, config.includeFederatedDomains, config.omitExpired, config.hint], [true, true, true, 'internal']);
   assert.deepEqual([config.certFileMode, config.keyFileMode, config.jwtBundleFileMode, config.jwtSvidFileMode], [0o444, 0o400, 0o440, 0o440]);
   assert.equal(config.daemonMode, true);
@@ -84,12 +85,17 @@ test('every default', async () => {
       agentAddress: undefined,
       cmd: undefined,
       certDir: process.cwd(),
-      x509: { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' },
-      combinedPemFileName: undefined,
-      pkcs12KeystoreFileName: undefined,
-      pkcs12TruststoreFileName: undefined,
+      x509Outputs: [
+        {
+          select: { hint: '' },
+          entry: undefined,
+          pem: { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' },
+          combinedPemFileName: undefined,
+          pkcs12KeystoreFileName: undefined,
+          pkcs12TruststoreFileName: undefined,
+        },
+      ],
       pkcs12Password: undefined,
-      x509Svids: [],
       layout: 'helper',
       federatedBundleFileName: undefined,
       certFileMode: 0o644,
@@ -166,7 +172,7 @@ test('the other new keys', async () => {
 });
 
 test('either output alone is enough: a JWT-SVID, or the JWT bundle', async () => {
-  assert.equal((await parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf')).x509, undefined);
+  assert.deepEqual((await parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf')).x509Outputs, []);
   assert.deepEqual((await parseConfig('jwt_bundle_file_name = "b.json"', 'h.conf')).jwtBundle, { fileName: 'b.json' });
 });
 
