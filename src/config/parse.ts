@@ -11,10 +11,9 @@ import { X509_SVID_KEYS } from './x509-outputs.ts';
 import { Table, placeOf, type Origin } from './table.ts';
 import type { HealthChecks, HelperConfig, LogLevel } from './types.ts';
 import { readBindAddress, readPath } from './values.ts';
+import { METRICS_PATH } from '../health/paths.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-/** Served beside the health paths (src/health); a health path there would be shadowed. */
-const METRICS_PATH = '/metrics';
 
 /** What a configuration is made of, highest precedence first: flags, environment, file. */
 export interface ConfigInputs {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { METRICS_PATH } from './paths.ts';
 import type { HealthReport, HealthState } from './state.ts';
 
 export interface HealthServerOptions {
@@ -14,8 +15,6 @@ export interface HealthServerOptions {
   /** Served at /metrics when given: the Prometheus text format. */
   readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
-
-export const METRICS_PATH = '/metrics';
 
 export interface HealthServer {
   readonly address: string;

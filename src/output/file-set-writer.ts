@@ -3,6 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSyn
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncPath, writeNewFiles } from './durable.ts';
+import { fileNameProblem } from './file-name.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -40,19 +41,6 @@ export interface WriteOptions {
 function generationName(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
   return `..${stamp}.${randomBytes(4).toString('hex')}`;
-}
-
-/** Linux's NAME_MAX: the longest file name, in bytes, a directory entry can have. */
-const NAME_MAX = 255;
-
-/** Why `name` cannot be one file of a set, or undefined when it can: the one file-name rule. */
-export function fileNameProblem(name: string): string | undefined {
-  if (name === '' || name.includes('/') || name.includes('\0') || name === '.' || name.startsWith('..')) {
-    return `${JSON.stringify(name)} is not a plain file name (no "/", not starting with "..")`;
-  }
-  const bytes = Buffer.byteLength(name);
-  if (bytes > NAME_MAX) return `the file name ${JSON.stringify(`${name.slice(0, 40)}…`)} is ${bytes} bytes long; at most ${NAME_MAX} fit`;
-  return undefined;
 }
 
 function checkNames(files: readonly OutputFile[]): void {

@@ -1,2 +1,3 @@
-export { FileSetWriter, OutputError, fileNameProblem, type OutputFile, type WriteOptions } from './file-set-writer.ts';
+export { FileSetWriter, OutputError, type OutputFile, type WriteOptions } from './file-set-writer.ts';
+export { fileNameProblem } from './file-name.ts';
 export { replaceFile } from './single-file.ts';

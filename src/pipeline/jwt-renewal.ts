@@ -1,5 +1,5 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
-import { requireSvid, type JwtSource } from '../sources/index.ts';
+import { jwtSvidRenewalTime, requireSvid, type JwtSource } from '../sources/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */
@@ -91,9 +91,7 @@ export class JwtSvidRenewer {
   #renewDelay(svid: JwtSvid): number {
     const now = (this.#options.now ?? Date.now)();
     const random = this.#options.random ?? Math.random;
-    const issued = svid.issuedAt?.getTime() ?? now;
-    const lifetime = svid.expiresAt.getTime() - issued;
-    const renewAt = issued + lifetime * (0.5 + 0.05 * random());
-    return Math.max(MIN_RENEW_DELAY_MS, renewAt - now);
+    // Just after the source's cache renews (the same rule, a little later), so the fetch gets the new token.
+    return Math.max(MIN_RENEW_DELAY_MS, jwtSvidRenewalTime(svid, now, 0.5 + 0.05 * random()) - now);
   }
 }
