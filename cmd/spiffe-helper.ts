@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/log/index.ts';
+import { createLogger, errorMessage } from '../src/log/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
 import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
@@ -43,7 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     config = await loadConfig(inputs);
   } catch (error) {
-    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
     return EXIT_ERROR;
   }
   try {
@@ -51,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const key = config.agentAddress === undefined ? '' : 'agent_address: ';
     const where = config.sources.get('agent_address') ?? config.file ?? 'SPIFFE_ENDPOINT_SOCKET';
-    process.stderr.write(`spiffe-helper: ${where}: ${key}${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`spiffe-helper: ${where}: ${key}${errorMessage(error)}\n`);
     return EXIT_ERROR;
   }
   if (commandLine.action === 'check') {
@@ -66,7 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
       await runOnce(config, log);
       return 0;
     } catch (error) {
-      process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
       return EXIT_ERROR;
     }
   }
@@ -75,7 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     await daemon.start();
   } catch (error) {
-    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
     await daemon.stop();
     return EXIT_ERROR;
   }

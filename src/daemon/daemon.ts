@@ -5,6 +5,7 @@ import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } fro
 import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
+import { errorMessage, toError } from '../log/index.ts';
 import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
@@ -48,10 +49,8 @@ export class Daemon {
   /** The text the running config came from, so file events that change nothing are ignored. */
   #configText: string | undefined;
   #stopping = false;
-  #exit!: (code: number) => void;
-  readonly exitCode: Promise<number> = new Promise((resolve) => {
-    this.#exit = resolve;
-  });
+  readonly #exited = Promise.withResolvers<number>();
+  readonly exitCode: Promise<number> = this.#exited.promise;
 
   constructor(config: HelperConfig, options: HelperOptions) {
     this.#options = options;
@@ -111,7 +110,7 @@ export class Daemon {
     } catch (error) {
       this.#metrics.configReload(false);
       await next?.close();
-      this.#log.error(`${reason}; the new config is not applied, the running one stays: ${error instanceof Error ? error.message : String(error)}`);
+      this.#log.error(`${reason}; the new config is not applied, the running one stays: ${errorMessage(error)}`);
       return;
     }
     if (this.#stopping) {
@@ -177,7 +176,7 @@ export class Daemon {
     const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
     const programStatus = idle ? undefined : status;
     await this.#shutdown();
-    this.#exit(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
+    this.#exited.resolve(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
   }
 
   async #shutdown(): Promise<void> {
@@ -224,9 +223,9 @@ export class Daemon {
         const code = exitCodeOf(status);
         this.#log.info({ code, signal: status.signal }, 'the program exited; the helper exits with its code');
         this.#stopping = true;
-        void this.#shutdown().then(() => this.#exit(code));
+        void this.#shutdown().then(() => this.#exited.resolve(code));
       },
-      (error: unknown) => void this.#fail(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => void this.#fail(toError(error)),
     );
     return program;
   }
@@ -254,7 +253,7 @@ export class Daemon {
       try {
         this.#program.start();
       } catch (error) {
-        void this.#fail(error instanceof Error ? error : new Error(String(error)));
+        void this.#fail(toError(error));
       }
       return;
     }
@@ -263,7 +262,7 @@ export class Daemon {
       try {
         this.#program.start();
       } catch (error) {
-        this.#log.error(`cannot start the program again: ${error instanceof Error ? error.message : String(error)}`);
+        this.#log.error(`cannot start the program again: ${errorMessage(error)}`);
       }
       return;
     }

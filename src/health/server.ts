@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { METRICS_PATH } from './paths.ts';
 import type { HealthReport, HealthState } from './state.ts';
+import { errorMessage } from '../log/index.ts';
 
 export interface HealthServerOptions {
   readonly bindAddress: string;
@@ -92,7 +93,7 @@ function serveMetrics(metrics: NonNullable<HealthServerOptions['metrics']>, requ
       response.end(request.method === 'HEAD' ? undefined : text);
     },
     (error: unknown) => {
-      response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics not collected: ${error instanceof Error ? error.message : String(error)}\n`);
+      response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics not collected: ${errorMessage(error)}\n`);
     },
   );
 }

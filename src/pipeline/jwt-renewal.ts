@@ -1,6 +1,7 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
 import { jwtSvidRenewalTime, requireSvid, type JwtSource } from '../sources/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
+import { toError } from '../log/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */
 export type JwtSvidSource = Pick<JwtSource, 'fetchJwtSvids'>;
@@ -73,7 +74,7 @@ export class JwtSvidRenewer {
     } catch (error) {
       if (this.#abort.signal.aborted) return;
       const retryInMs = this.#backoff.next();
-      this.#options.onError(error instanceof Error ? error : new Error(String(error)), retryInMs);
+      this.#options.onError(toError(error), retryInMs);
       this.#schedule(retryInMs);
     }
   }

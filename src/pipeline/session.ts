@@ -5,6 +5,7 @@ import { FileSetWriter, replaceFile } from '../output/index.ts';
 import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
+import { errorMessage, toError } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
 import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { FileSetWatch } from './file-set-watch.ts';
@@ -34,7 +35,6 @@ const RECHECK_MS = 1_000;
 
 const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
 const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * One configuration's pipeline: the X509Source and JwtSource on one Workload API client, the JWT
@@ -209,7 +209,7 @@ export class Session {
   }
 
   async #check(): Promise<void> {
-    const difference = await this.#writer.verify().catch(messageOf);
+    const difference = await this.#writer.verify().catch(errorMessage);
     if (difference === undefined) return this.#setFilesProblem(undefined);
     const problem = `the files in ${this.config.certDir} are not the set last written (${difference})`;
     this.#setFilesProblem(problem);
@@ -217,7 +217,7 @@ export class Session {
       await this.#writer.restore();
       this.#setFilesProblem(undefined);
     } catch (error) {
-      this.#setFilesProblem(`${problem}, and writing them again failed: ${messageOf(error)}`);
+      this.#setFilesProblem(`${problem}, and writing them again failed: ${errorMessage(error)}`);
     }
   }
 
@@ -256,7 +256,7 @@ export class Session {
     try {
       source = await created;
     } catch (error) {
-      if (!this.#closed) this.#stopped(what, error instanceof Error ? error : new Error(String(error)));
+      if (!this.#closed) this.#stopped(what, toError(error));
       return;
     }
     if (this.#closed) return void source.close();
@@ -301,7 +301,7 @@ export class Session {
     } catch (error) {
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
       this.#metrics.updateSkipped('x509_context', 'no_matching_svid');
-      this.health.recordRejected(X509_OUTPUT, messageOf(error));
+      this.health.recordRejected(X509_OUTPUT, errorMessage(error));
       return false;
     }
     // Health follows the SVID that expires first: the files are only as fresh as it.
@@ -355,7 +355,7 @@ export class Session {
   }
 
   #problem(what: string, error: unknown): void {
-    this.lastProblem = `${what}: ${messageOf(error)}`;
+    this.lastProblem = `${what}: ${errorMessage(error)}`;
     this.#log.warn(this.lastProblem);
   }
 
@@ -389,7 +389,7 @@ export class Session {
       else this.#log.debug('files unchanged; the program is not told');
       if (complete) this.#events.onComplete(changed);
     } catch (error) {
-      const message = messageOf(error);
+      const message = errorMessage(error);
       this.lastProblem = message;
       this.#metrics.writeFailed();
       this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);

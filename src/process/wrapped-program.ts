@@ -65,14 +65,12 @@ export class WrappedProgram {
   #over = false;
   #stopping: Promise<ExitStatus> | undefined;
   #lastStatus: ExitStatus = { code: 0, signal: null };
-  #settle!: (status: ExitStatus) => void;
+  readonly #ended = Promise.withResolvers<ExitStatus>();
   /**
    * Settles when the program ends for good: with onExit 'exit' at its first exit by itself, else
    * after stop(); with how it ended. Never rejects.
    */
-  readonly exited: Promise<ExitStatus> = new Promise((resolve) => {
-    this.#settle = resolve;
-  });
+  readonly exited: Promise<ExitStatus> = this.#ended.promise;
 
   /** Loads what starting a program needs (execa, the setpriv probe), so that start() can be synchronous. */
   static async create(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents): Promise<WrappedProgram> {
@@ -159,7 +157,7 @@ export class WrappedProgram {
     }
     this.#stopping = (async () => {
       const status = child === undefined ? this.#lastStatus : await this.#end(child, signal);
-      this.#settle(status);
+      this.#ended.resolve(status);
       return status;
     })();
     return this.#stopping;
@@ -192,7 +190,7 @@ export class WrappedProgram {
     this.#log.warn({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)} without being asked to stop`);
     if (this.#spec.onExit === 'exit') {
       this.#over = true;
-      this.#settle(status);
+      this.#ended.resolve(status);
       return;
     }
     if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#backoff.reset();
@@ -204,7 +202,7 @@ export class WrappedProgram {
       } catch (error) {
         this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${(error as Error).message}`);
         this.#over = true;
-        this.#settle({ code: 127, signal: null });
+        this.#ended.resolve({ code: 127, signal: null });
       }
     }, delay);
   }
