@@ -2,7 +2,8 @@ import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf } from '../process/index.ts';
+import { programSpec, sameProgram } from './program-spec.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
 import { errorMessage, toError, type Logger } from '../log/index.ts';
 import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
@@ -40,7 +41,6 @@ export class Daemon {
   #reporting: Session;
   #listener: Listener | undefined;
   #program: WrappedProgram | undefined;
-  #programStarted = false;
   /** Made by start(), with the program it tells. */
   #notifier: Notifier | undefined;
   #watcher: FSWatcher | undefined;
@@ -123,9 +123,8 @@ export class Daemon {
     this.#notifier?.close();
     if (!sameProgram(previous.config, config)) {
       // Replace the program first, so the old one's exit is not taken for the program ending.
-      const old = this.#programStarted ? this.#program : undefined;
+      const old = this.#program;
       this.#program = program;
-      this.#programStarted = false;
       await old?.stop();
     }
     this.#notifier = this.#newNotifier(config);
@@ -170,12 +169,11 @@ export class Daemon {
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
     void this.#service.stopping();
-    // A program run again at each update ('rerun') that is not running now has no say in the exit code.
-    const idle = this.#session.config.cmdExit === 'rerun' && this.#program?.pid === undefined;
-    const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
-    const programStatus = idle ? undefined : status;
+    const program = this.#program;
+    const decides = program?.decidesExitCode ?? false;
+    const status = await program?.stop(signal);
     await this.#shutdown();
-    this.#exited.resolve(exitCode ?? (programStatus === undefined ? 0 : exitCodeOf(programStatus)));
+    this.#exited.resolve(exitCode ?? (decides && status !== undefined ? exitCodeOf(status) : 0));
   }
 
   async #shutdown(): Promise<void> {
@@ -247,32 +245,21 @@ export class Daemon {
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
     this.#tellServiceManager(changed);
-    if (this.#program !== undefined && !this.#programStarted) {
-      this.#programStarted = true;
-      try {
-        this.#program.start();
-      } catch (error) {
-        void this.#fail(toError(error));
-      }
+    let started: boolean;
+    try {
+      started = this.#program?.filesWritten(changed) ?? false;
+    } catch (error) {
+      void this.#fail(toError(error));
       return;
     }
-    if (changed && this.#program !== undefined && this.#session.config.cmdExit === 'rerun' && this.#program.pid === undefined) {
-      // The Go helper's behaviour: a program that has exited is started again by the next update.
-      try {
-        this.#program.start();
-      } catch (error) {
-        this.#log.error(`cannot start the program again: ${errorMessage(error)}`);
-      }
-      return;
-    }
-    if (changed) this.#notifier?.notify();
+    if (changed && !started) this.#notifier?.notify();
   }
 
   /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */
   #tellServiceManager(changed: boolean): void {
     if (!this.#service.enabled || (this.#ready && !changed)) return;
-    const spiffeId = this.#session.health.readiness().body.spiffe_id;
-    const status = `files written ${new Date().toISOString()}${spiffeId === null ? '' : ` for ${spiffeId}`}`;
+    const { spiffeId } = this.#session;
+    const status = `files written ${new Date().toISOString()}${spiffeId === undefined ? '' : ` for ${spiffeId}`}`;
     if (this.#ready) void this.#service.status(status);
     else void this.#service.ready(status);
     this.#ready = true;
@@ -295,20 +282,4 @@ export class Daemon {
  */
 function holdYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
-}
-
-function programSpec(config: HelperConfig): ProgramSpec {
-  const cmd = config.cmd!;
-  return {
-    command: cmd.command,
-    args: cmd.args,
-    stopSignal: config.stopSignal,
-    killTimeoutMs: config.killTimeoutMs,
-    onExit: config.cmdExit,
-    restartBackoffMaxMs: config.cmdRestartBackoffMaxMs,
-  };
-}
-
-function sameProgram(a: HelperConfig, b: HelperConfig): boolean {
-  return JSON.stringify(a.cmd === undefined ? null : programSpec(a)) === JSON.stringify(b.cmd === undefined ? null : programSpec(b));
 }

@@ -56,6 +56,8 @@ export class Session {
   #closed = false;
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
+  /** The SPIFFE ID of the X.509-SVID the files follow (the first to expire), once one is accepted. */
+  spiffeId: string | undefined;
 
   /** `metrics` outlives sessions: counts survive a config reload. */
   constructor(config: HelperConfig, log: Logger, events: SessionEvents, metrics: HelperMetrics) {
@@ -234,7 +236,8 @@ export class Session {
     if (first === undefined) return false;
     const svid = rest.reduce((soonest, next) => (next.notAfter < soonest.notAfter ? next : soonest), first);
     this.health.recordAccepted(X509_OUTPUT);
-    this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, notBefore: svid.notBefore });
+    this.spiffeId = svid.id.toString();
+    this.health.setX509({ spiffeId: this.spiffeId, notAfter: svid.notAfter, notBefore: svid.notBefore });
     this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length, written: svids.length }, 'X.509-SVID update received');
     const skipped = this.#plan.skipped.join('; ');
     if (skipped !== this.#skipped && skipped !== '') this.#log.warn(skipped);

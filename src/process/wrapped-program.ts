@@ -4,6 +4,7 @@ import type { CmdExit } from '../config/index.ts';
 import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { loadExeca } from './load-execa.ts';
+import { errorMessage } from '../log/index.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
 
@@ -61,6 +62,8 @@ export class WrappedProgram {
   #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   readonly #backoff: Backoff;
+  /** Set by the first start(): the files it waits for have been written. */
+  #started = false;
   /** Set by stop() or by the program's own exit with onExit 'exit': nothing starts any more. */
   #over = false;
   #stopping: Promise<ExitStatus> | undefined;
@@ -98,6 +101,7 @@ export class WrappedProgram {
    */
   start(): void {
     if (this.#over || this.#child !== undefined) return;
+    this.#started = true;
     clearTimeout(this.#restartTimer);
     const path = resolveCommand(this.#spec.command);
     const prefix = this.#prefix;
@@ -121,6 +125,35 @@ export class WrappedProgram {
     void exit.then((status) => this.#onExit(child, status));
     this.#log.info({ pid, command: this.#spec.command, args: this.#spec.args, parentDeathSignal: prefix !== undefined }, 'program started');
     this.#events?.started(pid);
+  }
+
+  /**
+   * A complete set of files is on disk (`changed`: it differs from the last one). The first such
+   * write starts the program; with onExit 'rerun', a changed set starts it again when it has exited
+   * (the Go helper's behaviour: its reload-command pattern). True when it started the program, which
+   * then needs no telling. Throws as start() does at the first start only; a failed start again is
+   * logged, and the program waits for the next update.
+   */
+  filesWritten(changed: boolean): boolean {
+    if (!this.#started) {
+      this.start();
+      return true;
+    }
+    if (!changed || this.#spec.onExit !== 'rerun' || this.pid !== undefined) return false;
+    try {
+      this.start();
+    } catch (error) {
+      this.#log.error({ command: this.#spec.command }, `cannot start the program again: ${errorMessage(error)}`);
+    }
+    return true;
+  }
+
+  /**
+   * Whether the program's exit status is the helper's to exit with: not when it never started, nor
+   * with onExit 'rerun' while it is not running (it is started again at each update, and has no say).
+   */
+  get decidesExitCode(): boolean {
+    return this.#started && !(this.#spec.onExit === 'rerun' && this.pid === undefined);
   }
 
   /** Sends `signal` to the program; false when it is not running. */
@@ -200,7 +233,7 @@ export class WrappedProgram {
       try {
         this.start();
       } catch (error) {
-        this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${(error as Error).message}`);
+        this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${errorMessage(error)}`);
         this.#over = true;
         this.#ended.resolve({ code: 127, signal: null });
       }
