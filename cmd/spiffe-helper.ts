@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger, errorMessage } from '../src/log/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
-import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { DEFAULT_CONFIG_FILE, USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
 
@@ -17,7 +16,7 @@ const EXIT_USAGE = 2;
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
+  return { file, env, flags: { daemonMode: commandLine.daemonMode }, host: { env, command: async (command) => (await import('../src/process/index.ts')).resolveCommand(command, env) } };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -44,14 +43,6 @@ async function main(argv: readonly string[]): Promise<number> {
     config = await loadConfig(inputs);
   } catch (error) {
     process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
-    return EXIT_ERROR;
-  }
-  try {
-    resolveEndpointAddress(config.agentAddress);
-  } catch (error) {
-    const key = config.agentAddress === undefined ? '' : 'agent_address: ';
-    const where = config.sources.get('agent_address') ?? config.file ?? 'SPIFFE_ENDPOINT_SOCKET';
-    process.stderr.write(`spiffe-helper: ${where}: ${key}${errorMessage(error)}\n`);
     return EXIT_ERROR;
   }
   if (commandLine.action === 'check') {

@@ -81,11 +81,13 @@ export interface HelperConfig {
   readonly file: string | undefined;
   /** The file's language, told from its content; undefined without a file. */
   readonly format: 'toml' | 'hcl' | undefined;
+  /** The file's text as read for this config (once per load), so a reload can tell an edit from a touch. */
+  readonly text: string | undefined;
   /** Each top-level key that is set, and where; keys not listed have their default. */
   readonly sources: SettingSources;
   /** Accepted, but worth a look (decimal modes, repeated keys, Go path joins): one line each, with file and line. */
   readonly warnings: readonly string[];
-  /** As written; undefined: the client falls back to SPIFFE_ENDPOINT_SOCKET. */
+  /** As written, in a form the client accepts; undefined: the client falls back to SPIFFE_ENDPOINT_SOCKET. */
   readonly agentAddress: string | undefined;
   readonly cmd: CommandSpec | undefined;
   /** Absolute. */

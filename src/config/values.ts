@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { SpiffeId } from '../svid/index.ts';
 import { constants } from 'node:os';
 import { fileNameProblem, nameLengthProblem } from '../output/file-name.ts';
+import { parseEndpointAddress } from '../workload/endpoint.ts';
 
 /** Value readers shared by the config keys; each returns the value or a reason it is wrong. */
 export type Check<T> = { ok: true; value: T; warning?: string } | { ok: false; why: string };
@@ -177,6 +178,21 @@ export function readSpiffeId(value: unknown): Check<string> {
     return bad(`${JSON.stringify(value)} is not a SPIFFE ID (spiffe://trust-domain/path: lower-case trust domain, path segments of letters, digits, ".", "-", "_")`);
   }
   return ok(value);
+}
+
+/**
+ * The Workload API address as written ('' = none: SPIFFE_ENDPOINT_SOCKET), checked by the client's
+ * own parser, so the config refuses exactly what the client would.
+ */
+export function readAgentAddress(value: unknown): Check<string> {
+  const path = readPath(value);
+  if (!path.ok || path.value === '') return path;
+  try {
+    parseEndpointAddress(path.value);
+  } catch (error) {
+    return bad((error as Error).message);
+  }
+  return path;
 }
 
 /** An IP address or a host name to listen on. */

@@ -45,7 +45,7 @@ export class Daemon {
   #notifier: Notifier | undefined;
   #watcher: FSWatcher | undefined;
   #reloading: Promise<void> = Promise.resolve();
-  /** The text the running config came from, so file events that change nothing are ignored. */
+  /** The text the running config came from (read once, by its load), so file events that change nothing are ignored. */
   #configText: string | undefined;
   #stopping = false;
   readonly #exited = Promise.withResolvers<number>();
@@ -57,6 +57,7 @@ export class Daemon {
     this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#reporting = this.#session;
+    this.#configText = config.text;
   }
 
   async start(): Promise<void> {
@@ -69,7 +70,6 @@ export class Daemon {
     process.on('SIGHUP', this.#onReloadSignal);
     const file = this.#options.config.file;
     if (file !== undefined) {
-      this.#configText = await readConfigText(file);
       // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
       // ..data swap replace the file without changing it.
       const name = basename(file);

@@ -80,6 +80,7 @@ test('every default', async () => {
     {
       file: 'helper.conf',
       format: 'toml',
+      text: X509,
       sources: new Map([['svid_file_name', 'helper.conf:1'], ['svid_key_file_name', 'helper.conf:2'], ['svid_bundle_file_name', 'helper.conf:3']]),
       warnings: [],
       agentAddress: undefined,
@@ -186,8 +187,18 @@ test('cert_dir and pid_file_name resolve against the working directory, as in th
   assert.equal((await parseConfig(`${X509}cert_dir = "/srv/certs/"`, 'h.conf')).certDir, '/srv/certs');
 });
 
-test('agent_address is kept as written, for the client to check', async () => {
-  for (const address of ['unix:///run/spire/agent.sock', 'tcp://127.0.0.1:8081', '/run/spire/agent.sock', 'not even an address']) {
+test('agent_address is kept as written, checked by the client\'s own parser, with file and line', async () => {
+  for (const address of ['unix:///run/spire/agent.sock', 'tcp://127.0.0.1:8081', '/run/spire/agent.sock']) {
     assert.equal((await parseConfig(`${X509}agent_address = ${JSON.stringify(address)}`, 'h.conf')).agentAddress, address);
   }
+  await assert.rejects(
+    parseConfig(`${X509}agent_address = "not even an address"`, 'h.conf'),
+    { message: 'h.conf:4: agent_address: Workload API address "not even an address": not a URI or an absolute path (expected unix:///absolute/path, tcp://IP:port, or an absolute socket path)' },
+  );
+});
+
+test('without agent_address, the host checks want SPIFFE_ENDPOINT_SOCKET to hold an address', async () => {
+  await assert.rejects(parseConfig(X509, { file: 'h.conf', host: { env: {} } }), { message: 'h.conf: agent_address: no Workload API address: set agent_address in the config or the SPIFFE_ENDPOINT_SOCKET environment variable' });
+  await assert.rejects(parseConfig(X509, { file: 'h.conf', host: { env: { SPIFFE_ENDPOINT_SOCKET: 'tcp://localhost:1' } } }), /agent_address: Workload API address "tcp:\/\/localhost:1": a tcp address needs an IP address/);
+  assert.equal((await parseConfig(X509, { file: 'h.conf', host: { env: { SPIFFE_ENDPOINT_SOCKET: 'unix:///run/agent.sock' } } })).agentAddress, undefined);
 });
