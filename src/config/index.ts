@@ -5,6 +5,7 @@ export { configuredByEnvironment } from './environment.ts';
 export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig, type ConfigInputs } from './parse.ts';
 export { x509FileNames } from './x509-outputs.ts';
+export { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type OutputName } from './output-names.ts';
 export type {
   CmdExit, CommandSpec, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, SettingSources, X509FileNames, X509SvidOutput,
 } from './types.ts';

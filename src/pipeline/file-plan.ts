@@ -2,9 +2,8 @@ import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
-import { x509FileNames, type HelperConfig } from '../config/index.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, x509FileNames, type HelperConfig, type OutputName } from '../config/index.ts';
 import { pickFirst, pickSvid, type X509SvidPicker } from '../sources/index.ts';
-import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
 import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan } from './render.ts';
 
 
@@ -21,13 +20,6 @@ export function x509Picker(config: HelperConfig): X509SvidPicker {
 /** True when the config writes X.509 files, so the X.509 context must be watched. */
 export const writesX509 = (config: HelperConfig): boolean => config.x509Outputs.length > 0;
 
-export function configuredOutputs(config: HelperConfig): OutputName[] {
-  const outputs: OutputName[] = [];
-  if (writesX509(config)) outputs.push(X509_OUTPUT);
-  for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
-  if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
-  return outputs;
-}
 
 /**
  * The latest identity material, and the file set it renders to. Each piece arrives on its own

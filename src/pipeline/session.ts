@@ -2,11 +2,11 @@ import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpoin
 import { JwtSource, NoMatchingSvidError, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
-import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
-import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
+import { HealthState } from '../health/index.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type HelperConfig, type JwtSvidOutput, type OutputName } from '../config/index.ts';
 import { errorMessage, toError, type Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
-import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
+import { FilePlan, writesX509, x509Picker } from './file-plan.ts';
 import { DriftGuard } from './drift-guard.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
 import { WriteQueue } from './write-queue.ts';
