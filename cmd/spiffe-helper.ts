@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/log/index.ts';
+import { createLogger, errorMessage } from '../src/log/index.ts';
 import { checkOutputDirectory } from '../src/output/index.ts';
 import { loadDaemon, runOnce } from '../src/daemon/index.ts';
-import { resolveEndpointAddress } from '../src/workload/index.ts';
 import { VERSION } from '../src/version.ts';
 import { DEFAULT_CONFIG_FILE, USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
 
@@ -20,7 +19,7 @@ function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv, devAgent
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
   const command = async (command: string): Promise<unknown> => (await import('../src/process/index.ts')).resolveCommand(command, env);
   // -check=config checks the config alone: cert_dir and cmd belong to the machine it is for.
-  const host = commandLine.action === 'check-config' ? undefined : { command, directory: checkOutputDirectory };
+  const host = commandLine.action === 'check-config' ? undefined : { env, command, directory: checkOutputDirectory };
   return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, ...(host === undefined ? {} : { host }) };
 }
 
@@ -63,15 +62,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
   try {
     config = await loadConfig(inputs);
   } catch (error) {
-    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_ERROR;
-  }
-  try {
-    resolveEndpointAddress(config.agentAddress);
-  } catch (error) {
-    const key = config.agentAddress === undefined ? '' : 'agent_address: ';
-    const where = config.sources.get('agent_address') ?? config.file ?? 'SPIFFE_ENDPOINT_SOCKET';
-    process.stderr.write(`spiffe-helper: ${where}: ${key}${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
     return EXIT_ERROR;
   }
   if (commandLine.action === 'check' || commandLine.action === 'check-config') {
@@ -89,7 +80,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
       await runOnce(config, log);
       return 0;
     } catch (error) {
-      process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
       return EXIT_ERROR;
     }
   }
@@ -99,7 +90,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
   try {
     await daemon.start();
   } catch (error) {
-    process.stderr.write(`spiffe-helper: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`spiffe-helper: ${errorMessage(error)}\n`);
     await daemon.stop();
     return EXIT_ERROR;
   }

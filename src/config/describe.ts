@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describeChosen } from './chosen.ts';
 import type { CommandSpec, HelperConfig, X509FileNames } from './types.ts';
-import { hasX509Files } from './x509-outputs.ts';
 
 const mode = (value: number): string => `0${value.toString(8).padStart(3, '0')}`;
 const shell = (spec: CommandSpec): string =>
@@ -79,14 +78,10 @@ export function describeConfig(config: HelperConfig): string[] {
     lines.push(file('credential-bundle.pem', config.keyFileMode, 'PKCS#8 private key, then leaf and intermediates'));
     lines.push(file('<trust domain>.spiffe-trust-bundle.pem', config.certFileMode, 'one per trust domain, own and federated; removed when a domain goes'));
   }
-  const top = { pem: config.x509, combinedPemFileName: config.combinedPemFileName, pkcs12KeystoreFileName: config.pkcs12KeystoreFileName, pkcs12TruststoreFileName: config.pkcs12TruststoreFileName };
-  if (hasX509Files(top)) {
-    lines.push(`X.509-SVID${hint}${expired}:`);
-    x509Files(top);
-  }
-  for (const entry of config.x509Svids) {
-    lines.push(`X.509-SVID ${'hint' in entry.select ? `with hint ${JSON.stringify(entry.select.hint)}` : entry.select.spiffeId}${expired}:`);
-    x509Files(entry);
+  for (const output of config.layout === 'filesystem_delivery' ? [] : config.x509Outputs) {
+    const which = output.entry === undefined ? hint : ` ${'hint' in output.select ? `with hint ${JSON.stringify(output.select.hint)}` : output.select.spiffeId}`;
+    lines.push(`X.509-SVID${which}${expired}:`);
+    x509Files(output);
   }
   if (config.federatedBundleFileName !== undefined) lines.push(file(config.federatedBundleFileName, config.certFileMode, 'one file per federated trust domain'));
   for (const jwt of config.jwtSvids) {

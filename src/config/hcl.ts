@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.ts';
 import { locateHclKeys } from './hcl-locate.ts';
 import type { ParsedText, Raw } from './document.ts';
+import { isTable } from './table.ts';
 
 /** Keys whose HCL blocks are list entries; every other block is one table (repeated blocks merge). */
 const LIST_KEYS = ['jwt_svids', 'x509_svids'];
@@ -21,7 +22,6 @@ function loadHcl(): Promise<HclModule> {
   return hclModule;
 }
 
-const isTable = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Decoded into plain values the way the Go helper's struct decoding reads them: a block

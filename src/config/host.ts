@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, parse } from 'node:path';
 import { databaseDataDirectory } from './data-dir.ts';
+import { resolveEndpointAddress } from '../workload/endpoint.ts';
 import type { HelperConfig } from './types.ts';
 
 /** Checks a config against this machine; the command check is given by the caller (it knows PATH). */
@@ -13,6 +14,8 @@ export interface HostChecks {
    * not follow), and why another user could change what it writes there (`warning`).
    */
   readonly directory?: (dir: string) => { readonly problem: string | undefined; readonly warning: string | undefined };
+  /** The environment the client reads SPIFFE_ENDPOINT_SOCKET from when agent_address is not set. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Why the directory `dir` can neither be used nor created, or undefined when it can. */
@@ -69,7 +72,8 @@ async function fileLayoutFor(config: HelperConfig): Promise<Pick<HelperConfig, '
 
 /**
  * The checks that need the machine: cert_dir (and each JWT-SVID file's directory outside it) must
- * be a directory or creatable, and cmd must be runnable (daemon mode only: one-shot never runs it).
+ * be a directory or creatable, cmd must be runnable (daemon mode only: one-shot never runs it), and
+ * without agent_address, SPIFFE_ENDPOINT_SOCKET must hold a Workload API address.
  * `fail(key, problem)` throws the one-line error for a key. Returns the config with what the
  * machine decides: the file layout for a database's data directory, and warnings about cert_dir.
  */
@@ -82,6 +86,13 @@ export async function checkHost(config: HelperConfig, checks: HostChecks, fail: 
     if (jwt.path === undefined) continue;
     const why = await unusableDirectory(dirname(jwt.path));
     if (why !== undefined) fail(`jwt_svids[${index}].jwt_svid_file_name`, `${dirname(jwt.path)} ${why}`);
+  }
+  if (config.agentAddress === undefined && checks.env !== undefined) {
+    try {
+      resolveEndpointAddress(undefined, checks.env);
+    } catch (error) {
+      fail('agent_address', (error as Error).message);
+    }
   }
   if (config.daemonMode && config.cmd !== undefined && checks.command !== undefined) {
     try {

@@ -5,7 +5,8 @@ export type { HostChecks } from './host.ts';
 export { configuredByEnvironment } from './environment.ts';
 export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig, type ConfigInputs } from './parse.ts';
-export { hasX509Files } from './x509-outputs.ts';
+export { x509FileNames } from './x509-outputs.ts';
+export { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type OutputName } from './output-names.ts';
 export type {
   CmdExit, CommandSpec, FileLayout, HealthChecks, HelperConfig, JwtSvidOutput, Layout, LogLevel, PemFileNames, Pkcs12Password, RenewAction, SettingSources, X509FileNames, X509SvidOutput,
 } from './types.ts';

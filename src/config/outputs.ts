@@ -1,16 +1,13 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Table } from './table.ts';
-import type { HelperConfig, JwtSvidOutput, X509FileNames } from './types.ts';
+import type { HelperConfig, JwtSvidOutput, X509SvidOutput } from './types.ts';
 import { describeType, readFileName, readJwtSvidFile, readSpiffeId } from './values.ts';
 import { hasX509Files, readLayout, readPkcs12Password, readX509FileNames, readX509Svids, x509FileNameKeys } from './x509-outputs.ts';
 
 /** Trust domain names: what `{trust_domain}` can become in federated_bundle_file_name. */
 const TRUST_DOMAIN_CHARS = '[a-z0-9._-]+';
 
-type Outputs = Pick<
-  HelperConfig,
-  'x509' | 'combinedPemFileName' | 'pkcs12KeystoreFileName' | 'pkcs12TruststoreFileName' | 'pkcs12Password' | 'x509Svids' | 'layout' | 'federatedBundleFileName' | 'jwtSvids' | 'jwtBundle'
->;
+type Outputs = Pick<HelperConfig, 'hint' | 'x509Outputs' | 'pkcs12Password' | 'layout' | 'federatedBundleFileName' | 'jwtSvids' | 'jwtBundle'>;
 
 /**
  * A jwt_svids entry. A file name with "/" is joined to cert_dir as written, as the Go helper's
@@ -43,11 +40,10 @@ function readJwtSvid(entry: Table, certDirAsWritten: string, certDir: string): J
 }
 
 /** No two outputs may name the same file, and no federated file name may collide with another output. */
-function checkDistinct(top: Table, outputs: Outputs, topFiles: X509FileNames): void {
-  const { x509Svids, jwtSvids, jwtBundle, federatedBundleFileName } = outputs;
+function checkDistinct(top: Table, outputs: Outputs): void {
+  const { x509Outputs, jwtSvids, jwtBundle, federatedBundleFileName } = outputs;
   const names: Array<readonly [string, string]> = [
-    ...x509FileNameKeys(topFiles, (key) => key),
-    ...x509Svids.flatMap((entry, index) => x509FileNameKeys(entry, (key) => `x509_svids[${index}].${key}`)),
+    ...x509Outputs.flatMap(x509FileNameKeys),
     ...jwtSvids.map((jwt, index) => [`jwt_svids[${index}].jwt_svid_file_name`, jwt.path ?? jwt.fileName] as const),
     ...(jwtBundle === undefined ? [] : [['jwt_bundle_file_name', jwtBundle.fileName] as const]),
   ];
@@ -71,10 +67,11 @@ function checkDistinct(top: Table, outputs: Outputs, topFiles: X509FileNames): v
  */
 export function readOutputs(top: Table, certDirAsWritten: string, certDir: string, env: NodeJS.ProcessEnv): Outputs {
   const layout = readLayout(top);
-  const topFiles = readX509FileNames(top);
-  const x509Svids = readX509Svids(top);
-  const pkcs12Password = readPkcs12Password(top, [topFiles, ...x509Svids], env);
-  const writesX509 = layout === 'filesystem_delivery' || hasX509Files(topFiles) || x509Svids.length > 0;
+  const hint = top.string('hint') ?? '';
+  const topLevel: X509SvidOutput = { ...readX509FileNames(top), select: { hint }, entry: undefined };
+  const x509Outputs = [...(layout === 'filesystem_delivery' || hasX509Files(topLevel) ? [topLevel] : []), ...readX509Svids(top)];
+  const pkcs12Password = readPkcs12Password(top, x509Outputs, env);
+  const writesX509 = x509Outputs.length > 0;
   const jwtSvids = top.tables('jwt_svids').map((entry) => readJwtSvid(entry, certDirAsWritten, certDir));
   const jwtBundleFileName = top.read('jwt_bundle_file_name', readFileName);
   if (!writesX509 && jwtSvids.length === 0 && jwtBundleFileName === undefined) {
@@ -85,19 +82,16 @@ export function readOutputs(top: Table, certDirAsWritten: string, certDir: strin
     if (!name.ok || name.value.includes('{trust_domain}')) return name;
     return { ok: false, why: 'must contain "{trust_domain}", replaced by each federated trust domain name' };
   });
-  if (federatedBundleFileName !== undefined && topFiles.pem === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
+  if (federatedBundleFileName !== undefined && topLevel.pem === undefined) top.fail('federated_bundle_file_name', 'needs the X.509 files (svid_file_name, svid_key_file_name, svid_bundle_file_name)');
   const outputs: Outputs = {
-    x509: topFiles.pem,
-    combinedPemFileName: topFiles.combinedPemFileName,
-    pkcs12KeystoreFileName: topFiles.pkcs12KeystoreFileName,
-    pkcs12TruststoreFileName: topFiles.pkcs12TruststoreFileName,
+    hint,
+    x509Outputs,
     pkcs12Password,
-    x509Svids,
     layout,
     federatedBundleFileName,
     jwtSvids,
     jwtBundle: jwtBundleFileName === undefined ? undefined : { fileName: jwtBundleFileName },
   };
-  checkDistinct(top, outputs, topFiles);
+  checkDistinct(top, outputs);
   return outputs;
 }

@@ -11,12 +11,11 @@ import { readProgram } from './program.ts';
 import { X509_SVID_KEYS } from './x509-outputs.ts';
 import { Table, placeOf, type Origin } from './table.ts';
 import type { FileLayout, HealthChecks, HelperConfig, LogLevel } from './types.ts';
-import { readBindAddress, readPath } from './values.ts';
+import { readAgentAddress, readBindAddress, readPath } from './values.ts';
+import { METRICS_PATH } from '../health/paths.ts';
 
 const FILE_LAYOUTS: readonly FileLayout[] = ['generations', 'files'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-/** Served beside the health paths (src/health); a health path there would be shadowed. */
-const METRICS_PATH = '/metrics';
 
 /** What a configuration is made of, highest precedence first: flags, environment, file. */
 export interface ConfigInputs {
@@ -91,10 +90,10 @@ function sourcesOf(raw: Raw, origin: Origin): Map<string, string> {
 /**
  * Validates parsed values into a HelperConfig; every default lives here or in the section readers.
  * Relative paths (cert_dir, pid_file_name) resolve against the working directory, as the Go helper's
- * do. The Workload API address is left as written (or undefined): the client resolves it and
- * SPIFFE_ENDPOINT_SOCKET.
+ * do. The Workload API address is checked and kept as written (or undefined: the client falls back
+ * to SPIFFE_ENDPOINT_SOCKET, which the host checks look at).
  */
-function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { config: HelperConfig; origin: Origin } {
+function buildConfig(text: string | undefined, parsed: ParsedText | undefined, inputs: ConfigInputs): { config: HelperConfig; origin: Origin } {
   const environment = readEnvironment(inputs.env ?? {});
   const flags: Raw = {
     ...(inputs.flags?.daemonMode === undefined ? {} : { daemon_mode: inputs.flags.daemonMode }),
@@ -124,9 +123,10 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
   const config: HelperConfig = {
     file: inputs.file,
     format: parsed?.format,
+    text,
     sources: sourcesOf(raw, origin),
     warnings: origin.warnings,
-    agentAddress: top.read('agent_address', readPath) || undefined,
+    agentAddress: top.read('agent_address', readAgentAddress) || undefined,
     certDir,
     ...outputs,
     fileLayout: top.oneOf('file_layout', FILE_LAYOUTS) ?? 'generations',
@@ -135,7 +135,6 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
     keyFileMode: top.mode('key_file_mode', 0o600),
     jwtBundleFileMode: top.mode('jwt_bundle_file_mode', 0o600),
     jwtSvidFileMode: top.mode('jwt_svid_file_mode', 0o600),
-    hint: top.string('hint') ?? '',
     addIntermediatesToBundle: top.boolean('add_intermediates_to_bundle') ?? false,
     includeFederatedDomains: top.boolean('include_federated_domains') ?? false,
     omitExpired: top.boolean('omit_expired') ?? false,
@@ -159,7 +158,7 @@ function buildConfig(parsed: ParsedText | undefined, inputs: ConfigInputs): { co
 export async function parseConfig(text: string | undefined, inputs: ConfigInputs | string): Promise<HelperConfig> {
   const all = typeof inputs === 'string' ? { file: inputs } : inputs;
   const parsed = text === undefined ? undefined : await parseText(text, all.file ?? 'config');
-  const { config, origin } = buildConfig(parsed, all);
+  const { config, origin } = buildConfig(text, parsed, all);
   if (all.host === undefined) return config;
   return checkHost(config, all.host, (key, problem) => {
     throw new ConfigError({ ...placeOf(origin, key), key }, problem);

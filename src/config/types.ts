@@ -1,3 +1,4 @@
+import type { SvidSelection } from '../sources/index.ts';
 import type { ChosenDefault } from './chosen.ts';
 
 /** The helper's configuration: parsed, validated and fully defaulted, so no caller re-checks it. */
@@ -28,7 +29,7 @@ export interface PemFileNames {
   readonly bundleFileName: string;
 }
 
-/** The files one X.509-SVID is written to (plain names inside certDir); at least one is set. */
+/** The files one X.509-SVID is written to (plain names inside certDir). */
 export interface X509FileNames {
   readonly pem: PemFileNames | undefined;
   /** Key, leaf and intermediates in one PEM file (HAProxy, ghostunnel). */
@@ -39,9 +40,14 @@ export interface X509FileNames {
   readonly pkcs12TruststoreFileName: string | undefined;
 }
 
-/** An `[[x509_svids]]` entry: one SVID of a multi-identity workload, chosen by hint or SPIFFE ID. */
+/**
+ * One SVID and the files it goes to: the top-level one (chosen by `hint`), or an `[[x509_svids]]`
+ * entry of a multi-identity workload, chosen by hint or SPIFFE ID.
+ */
 export interface X509SvidOutput extends X509FileNames {
-  readonly select: { readonly hint: string } | { readonly spiffeId: string };
+  readonly select: SvidSelection;
+  /** Its index in [[x509_svids]]; undefined for the top-level SVID. */
+  readonly entry: number | undefined;
 }
 
 /** Read at load from a file or an environment variable, never from the config text. */
@@ -80,24 +86,25 @@ export interface HelperConfig {
   readonly file: string | undefined;
   /** The file's language, told from its content; undefined without a file. */
   readonly format: 'toml' | 'hcl' | undefined;
+  /** The file's text as read for this config (once per load), so a reload can tell an edit from a touch. */
+  readonly text: string | undefined;
   /** Each top-level key that is set, and where; keys not listed have their default. */
   readonly sources: SettingSources;
   /** Accepted, but worth a look (decimal modes, repeated keys, Go path joins): one line each, with file and line. */
   readonly warnings: readonly string[];
-  /** As written; undefined: the client falls back to SPIFFE_ENDPOINT_SOCKET. */
+  /** As written, in a form the client accepts; undefined: the client falls back to SPIFFE_ENDPOINT_SOCKET. */
   readonly agentAddress: string | undefined;
   readonly cmd: CommandSpec | undefined;
   /** Absolute. */
   readonly certDir: string;
-  /** Plain names inside certDir. */
-  readonly x509: PemFileNames | undefined;
-  /** The top-level SVID's other outputs (chosen by `hint`, like the PEM trio). */
-  readonly combinedPemFileName: string | undefined;
-  readonly pkcs12KeystoreFileName: string | undefined;
-  readonly pkcs12TruststoreFileName: string | undefined;
+  /**
+   * Every X.509-SVID written, the one list: the top-level SVID first (when it has files, or with the
+   * Filesystem Delivery layout, which has no file names of its own), then each [[x509_svids]] entry.
+   * Empty: no X.509 file is written.
+   */
+  readonly x509Outputs: readonly X509SvidOutput[];
   /** Set exactly when some PKCS#12 file is configured. */
   readonly pkcs12Password: Pkcs12Password | undefined;
-  readonly x509Svids: readonly X509SvidOutput[];
   readonly layout: Layout;
   readonly fileLayout: FileLayout;
   /** Why `fileLayout` was chosen for the user (a database's data directory), when it was. */

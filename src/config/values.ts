@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { SpiffeId } from '../svid/index.ts';
 import { constants } from 'node:os';
+import { fileNameProblem, nameLengthProblem } from '../output/file-name.ts';
+import { parseEndpointAddress } from '../workload/endpoint.ts';
 
 /** Value readers shared by the config keys; each returns the value or a reason it is wrong. */
 export type Check<T> = { ok: true; value: T; warning?: string } | { ok: false; why: string };
@@ -132,8 +134,6 @@ export function readArgs(value: unknown): Check<string[]> {
   }
 }
 
-/** Linux's limit on one file name (NAME_MAX), in bytes. */
-const NAME_MAX = 255;
 
 /** Any path or name: a NUL byte would cut it short at the system call. */
 export function readPath(value: unknown): Check<string> {
@@ -142,16 +142,13 @@ export function readPath(value: unknown): Check<string> {
   return ok(value);
 }
 
-/** A file name the helper writes inside cert_dir: no directories, and nothing the writer uses itself. */
+/** A file name the helper writes inside cert_dir, by the writer's rule. */
 export function readFileName(value: unknown): Check<string> {
   if (typeof value !== 'string' || value === '') return bad(`expected a file name, got ${describeType(value)}`);
   const path = readPath(value);
   if (!path.ok) return path;
-  if (value.includes('/')) return bad(`${JSON.stringify(value)} must be a plain file name inside cert_dir (no "/")`);
-  if (value === '.' || value.startsWith('..')) return bad(`${JSON.stringify(value)} is not a usable file name (".", and names starting with "..", are reserved)`);
-  const bytes = Buffer.byteLength(value);
-  if (bytes > NAME_MAX) return bad(`is ${bytes} bytes long: a file name has at most ${NAME_MAX}`);
-  return ok(value);
+  const problem = fileNameProblem(value);
+  return problem === undefined ? ok(value) : bad(problem);
 }
 
 /**
@@ -166,9 +163,8 @@ export function readJwtSvidFile(value: unknown): Check<{ readonly fileName: stri
     if (!path.ok) return path;
     const name = value.split('/').filter((part) => part !== '').at(-1);
     if (name === undefined || name === '.' || name === '..' || value.endsWith('/')) return bad(`${JSON.stringify(value)} does not end in a file name`);
-    const bytes = Buffer.byteLength(name);
-    if (bytes > NAME_MAX) return bad(`its file name is ${bytes} bytes long: a file name has at most ${NAME_MAX}`);
-    return ok({ path: value });
+    const tooLong = nameLengthProblem(name);
+    return tooLong === undefined ? ok({ path: value }) : bad(tooLong);
   }
   const name = readFileName(value);
   return name.ok ? ok({ fileName: name.value }) : name;
@@ -184,6 +180,21 @@ export function readSpiffeId(value: unknown): Check<string> {
     return bad(`${JSON.stringify(value)} is not a SPIFFE ID (spiffe://trust-domain/path: lower-case trust domain, path segments of letters, digits, ".", "-", "_")`);
   }
   return ok(value);
+}
+
+/**
+ * The Workload API address as written ('' = none: SPIFFE_ENDPOINT_SOCKET), checked by the client's
+ * own parser, so the config refuses exactly what the client would.
+ */
+export function readAgentAddress(value: unknown): Check<string> {
+  const path = readPath(value);
+  if (!path.ok || path.value === '') return path;
+  try {
+    parseEndpointAddress(path.value);
+  } catch (error) {
+    return bad((error as Error).message);
+  }
+  return path;
 }
 
 /** An IP address or a host name to listen on. */

@@ -39,8 +39,16 @@ export function readX509FileNames(table: Table): X509FileNames {
   };
 }
 
-/** Each file name with the key path that set it, for the same-name checks. */
-export function x509FileNameKeys(files: X509FileNames, keyPath: (key: string) => string): Array<readonly [string, string]> {
+/** Each file name of an output with the key path that set it (`x509_svids[1].svid_file_name`), for the same-name checks. */
+export function x509FileNameKeys(output: X509SvidOutput): Array<readonly [string, string]> {
+  const keyPath = (key: string): string => (output.entry === undefined ? key : `x509_svids[${output.entry}].${key}`);
+  return fileNameKeys(output).map(([key, name]) => [keyPath(key), name] as const);
+}
+
+/** The file names an output's keys give, in key order. */
+export const x509FileNames = (files: X509FileNames): string[] => fileNameKeys(files).map(([, name]) => name);
+
+function fileNameKeys(files: X509FileNames): Array<readonly [string, string]> {
   const named: Array<readonly [string, string | undefined]> = [
     [PEM_KEYS[0], files.pem?.svidFileName],
     [PEM_KEYS[1], files.pem?.keyFileName],
@@ -49,10 +57,10 @@ export function x509FileNameKeys(files: X509FileNames, keyPath: (key: string) =>
     ['pkcs12_keystore_file_name', files.pkcs12KeystoreFileName],
     ['pkcs12_truststore_file_name', files.pkcs12TruststoreFileName],
   ];
-  return named.filter((pair): pair is readonly [string, string] => pair[1] !== undefined).map(([key, name]) => [keyPath(key), name] as const);
+  return named.filter((pair): pair is readonly [string, string] => pair[1] !== undefined);
 }
 
-export const hasX509Files = (files: X509FileNames): boolean => x509FileNameKeys(files, (key) => key).length > 0;
+export const hasX509Files = (files: X509FileNames): boolean => fileNameKeys(files).length > 0;
 const hasPkcs12 = (files: X509FileNames): boolean => files.pkcs12KeystoreFileName !== undefined || files.pkcs12TruststoreFileName !== undefined;
 
 /** [[x509_svids]]: each entry chooses one SVID by hint or by SPIFFE ID, and names its own files. */
@@ -71,7 +79,7 @@ export function readX509Svids(top: Table): X509SvidOutput[] {
     const earlier = chosen.get(choice);
     if (earlier !== undefined) entry.fail(hint === undefined ? 'spiffe_id' : 'hint', `chooses the same SVID as ${earlier} (${choice}): put all its files in one entry`);
     chosen.set(choice, `x509_svids[${index}]`);
-    return { ...files, select: hint === undefined ? { spiffeId: spiffeId! } : { hint } };
+    return { ...files, select: hint === undefined ? { spiffeId: spiffeId! } : { hint }, entry: index };
   });
 }
 

@@ -2,9 +2,10 @@ import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
-import { Notifier, WrappedProgram, exitCodeOf, stopExitCode, type ProgramSpec } from '../process/index.ts';
+import { Notifier, WrappedProgram, exitCodeOf, stopExitCode } from '../process/index.ts';
+import { programSpec, sameProgram } from './program-spec.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
-import type { Logger } from '../log/index.ts';
+import { errorMessage, toError, type Logger } from '../log/index.ts';
 import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
@@ -40,18 +41,15 @@ export class Daemon {
   #reporting: Session;
   #listener: Listener | undefined;
   #program: WrappedProgram | undefined;
-  #programStarted = false;
   /** Made by start(), with the program it tells. */
   #notifier: Notifier | undefined;
   #watcher: FSWatcher | undefined;
   #reloading: Promise<void> = Promise.resolve();
-  /** The text the running config came from, so file events that change nothing are ignored. */
+  /** The text the running config came from (read once, by its load), so file events that change nothing are ignored. */
   #configText: string | undefined;
   #stopping = false;
-  #exit!: (code: number) => void;
-  readonly exitCode: Promise<number> = new Promise((resolve) => {
-    this.#exit = resolve;
-  });
+  readonly #exited = Promise.withResolvers<number>();
+  readonly exitCode: Promise<number> = this.#exited.promise;
 
   constructor(config: HelperConfig, options: HelperOptions) {
     this.#options = options;
@@ -59,6 +57,7 @@ export class Daemon {
     this.#service = ServiceNotifier.fromEnvironment(options.log);
     this.#session = this.#newSession(config);
     this.#reporting = this.#session;
+    this.#configText = config.text;
   }
 
   async start(): Promise<void> {
@@ -71,7 +70,6 @@ export class Daemon {
     process.on('SIGHUP', this.#onReloadSignal);
     const file = this.#options.config.file;
     if (file !== undefined) {
-      this.#configText = await readConfigText(file);
       // The directory is watched, not the file: an editor's rename-over and a Kubernetes ConfigMap's
       // ..data swap replace the file without changing it.
       const name = basename(file);
@@ -111,7 +109,7 @@ export class Daemon {
     } catch (error) {
       this.#metrics.configReload(false);
       await next?.close();
-      this.#log.error(`${reason}; the new config is not applied, the running one stays: ${error instanceof Error ? error.message : String(error)}`);
+      this.#log.error(`${reason}; the new config is not applied, the running one stays: ${errorMessage(error)}`);
       return;
     }
     if (this.#stopping) {
@@ -125,9 +123,8 @@ export class Daemon {
     this.#notifier?.close();
     if (!sameProgram(previous.config, config)) {
       // Replace the program first, so the old one's exit is not taken for the program ending.
-      const old = this.#programStarted ? this.#program : undefined;
+      const old = this.#program;
       this.#program = program;
-      this.#programStarted = false;
       await old?.stop();
     }
     this.#notifier = this.#newNotifier(config);
@@ -172,12 +169,11 @@ export class Daemon {
     this.#stopping = true;
     this.#log.info({ signal }, 'stopping');
     void this.#service.stopping();
-    // A program run again at each update ('rerun') that is not running now has no say in the exit code.
-    const idle = this.#session.config.cmdExit === 'rerun' && this.#program?.pid === undefined;
-    const status = this.#programStarted ? await this.#program?.stop(signal) : undefined;
-    const programStatus = idle ? undefined : status;
+    const program = this.#program;
+    const decides = program?.decidesExitCode ?? false;
+    const status = await program?.stop(signal);
     await this.#shutdown();
-    this.#exit(exitCode ?? (programStatus === undefined ? 0 : stopExitCode(programStatus, signal)));
+    this.#exited.resolve(exitCode ?? (decides && status !== undefined ? stopExitCode(status, signal) : 0));
   }
 
   async #shutdown(): Promise<void> {
@@ -224,9 +220,9 @@ export class Daemon {
         const code = exitCodeOf(status);
         this.#log.info({ code, signal: status.signal }, 'the program exited; the helper exits with its code');
         this.#stopping = true;
-        void this.#shutdown().then(() => this.#exit(code));
+        void this.#shutdown().then(() => this.#exited.resolve(code));
       },
-      (error: unknown) => void this.#fail(error instanceof Error ? error : new Error(String(error))),
+      (error: unknown) => void this.#fail(toError(error)),
     );
     return program;
   }
@@ -249,32 +245,21 @@ export class Daemon {
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
     this.#tellServiceManager(changed);
-    if (this.#program !== undefined && !this.#programStarted) {
-      this.#programStarted = true;
-      try {
-        this.#program.start();
-      } catch (error) {
-        void this.#fail(error instanceof Error ? error : new Error(String(error)));
-      }
+    let started: boolean;
+    try {
+      started = this.#program?.filesWritten(changed) ?? false;
+    } catch (error) {
+      void this.#fail(toError(error));
       return;
     }
-    if (changed && this.#program !== undefined && this.#session.config.cmdExit === 'rerun' && this.#program.pid === undefined) {
-      // The Go helper's behaviour: a program that has exited is started again by the next update.
-      try {
-        this.#program.start();
-      } catch (error) {
-        this.#log.error(`cannot start the program again: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      return;
-    }
-    if (changed) this.#notifier?.notify();
+    if (changed && !started) this.#notifier?.notify();
   }
 
   /** READY=1 once, after the first complete set is on disk; a STATUS= line for each change after. */
   #tellServiceManager(changed: boolean): void {
     if (!this.#service.enabled || (this.#ready && !changed)) return;
-    const spiffeId = this.#session.health.readiness().body.spiffe_id;
-    const status = `files written ${new Date().toISOString()}${spiffeId === null ? '' : ` for ${spiffeId}`}`;
+    const { spiffeId } = this.#session;
+    const status = `files written ${new Date().toISOString()}${spiffeId === undefined ? '' : ` for ${spiffeId}`}`;
     if (this.#ready) void this.#service.status(status);
     else void this.#service.ready(status);
     this.#ready = true;
@@ -297,20 +282,4 @@ export class Daemon {
  */
 function holdYoungGeneration(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
-}
-
-function programSpec(config: HelperConfig): ProgramSpec {
-  const cmd = config.cmd!;
-  return {
-    command: cmd.command,
-    args: cmd.args,
-    stopSignal: config.stopSignal,
-    killTimeoutMs: config.killTimeoutMs,
-    onExit: config.cmdExit,
-    restartBackoffMaxMs: config.cmdRestartBackoffMaxMs,
-  };
-}
-
-function sameProgram(a: HelperConfig, b: HelperConfig): boolean {
-  return JSON.stringify(a.cmd === undefined ? null : programSpec(a)) === JSON.stringify(b.cmd === undefined ? null : programSpec(b));
 }

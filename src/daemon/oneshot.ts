@@ -13,12 +13,7 @@ export class OneShotError extends Error {
  * Rejects with a OneShotError saying why when the deadline passes first.
  */
 export async function runOnce(config: HelperConfig, log: Logger): Promise<void> {
-  let finish!: () => void;
-  let fail!: (error: Error) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
+  const { promise: done, resolve: finish, reject: fail } = Promise.withResolvers<void>();
   const session = new Session(
     config,
     log,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { METRICS_PATH } from './paths.ts';
 import type { HealthReport, HealthState } from './state.ts';
+import { errorMessage } from '../log/index.ts';
 
 export interface HealthServerOptions {
   readonly bindAddress: string;
@@ -14,8 +16,6 @@ export interface HealthServerOptions {
   /** Served at /metrics when given: the Prometheus text format. */
   readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
-
-export const METRICS_PATH = '/metrics';
 
 export interface HealthServer {
   readonly address: string;
@@ -93,7 +93,7 @@ function serveMetrics(metrics: NonNullable<HealthServerOptions['metrics']>, requ
       response.end(request.method === 'HEAD' ? undefined : text);
     },
     (error: unknown) => {
-      response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics not collected: ${error instanceof Error ? error.message : String(error)}\n`);
+      response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics not collected: ${errorMessage(error)}\n`);
     },
   );
 }

@@ -1,5 +1,5 @@
 import type { ConnectionStatus } from '../workload/index.ts';
-import { X509_OUTPUT, type OutputName } from './outputs.ts';
+import { X509_OUTPUT, type OutputName } from '../config/index.ts';
 
 export interface HealthOptions {
   /** Not ready when the X.509-SVID expires within this margin. */

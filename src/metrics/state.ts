@@ -1,5 +1,5 @@
 import type { ConnectionStatus } from '../workload/index.ts';
-import type { OutputName } from '../health/index.ts';
+import type { OutputName } from '../config/index.ts';
 
 /** What the pipeline reports; plain values only, so recording costs nothing when nobody scrapes. */
 export type UpdateKind = 'x509_context' | 'jwt_bundles' | 'jwt_svid';

@@ -1,4 +1,5 @@
-// What every writer of src/output takes: a set of named files, the one file-name rule, the error.
+// What every writer of src/output takes: a set of named files, checked by the one file-name rule, the error.
+import { fileNameProblem } from './file-name.ts';
 
 export interface OutputFile {
   /** A plain file name inside the directory. */
@@ -10,19 +11,6 @@ export interface OutputFile {
 
 export class OutputError extends Error {
   override name = 'OutputError';
-}
-
-/** Linux's NAME_MAX: the longest file name, in bytes, a directory entry can have. */
-const NAME_MAX = 255;
-
-/** Why `name` cannot be one file of a set, or undefined when it can: the one file-name rule. */
-export function fileNameProblem(name: string): string | undefined {
-  if (name === '' || name.includes('/') || name.includes('\0') || name === '.' || name.startsWith('..')) {
-    return `${JSON.stringify(name)} is not a plain file name (no "/", not starting with "..")`;
-  }
-  const bytes = Buffer.byteLength(name);
-  if (bytes > NAME_MAX) return `the file name ${JSON.stringify(`${name.slice(0, 40)}…`)} is ${bytes} bytes long; at most ${NAME_MAX} fit`;
-  return undefined;
 }
 
 export function checkNames(files: readonly OutputFile[]): void {

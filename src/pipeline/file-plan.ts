@@ -2,24 +2,10 @@ import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { basename } from 'node:path';
 import type { OutputFile } from '../output/index.ts';
-import { hasX509Files, type HelperConfig } from '../config/index.ts';
-import { pickFirst, type X509SvidPicker } from '../sources/index.ts';
-import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
-import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, svidPicker, type X509RenderPlan, type X509Target } from './render.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, x509FileNames, type HelperConfig, type OutputName } from '../config/index.ts';
+import { pickFirst, pickSvid, type X509SvidPicker } from '../sources/index.ts';
+import { renderJwtBundleFile, renderJwtSvidFile, renderX509Files, type X509RenderPlan } from './render.ts';
 
-
-/** The SVIDs the config writes: the top-level one (chosen by `hint`) when it has files, then each [[x509_svids]] entry. */
-function x509Targets(config: HelperConfig): X509Target[] {
-  const top: X509Target = {
-    select: { hint: config.hint },
-    pem: config.x509,
-    combinedPemFileName: config.combinedPemFileName,
-    pkcs12KeystoreFileName: config.pkcs12KeystoreFileName,
-    pkcs12TruststoreFileName: config.pkcs12TruststoreFileName,
-  };
-  const topWrites = config.layout === 'filesystem_delivery' || hasX509Files(top);
-  return [...(topWrites ? [top] : []), ...config.x509Svids];
-}
 
 /**
  * What the X509Source picks: the top-level SVID (by `hint`) when it has files, so an update without
@@ -27,20 +13,13 @@ function x509Targets(config: HelperConfig): X509Target[] {
  * selects its own).
  */
 export function x509Picker(config: HelperConfig): X509SvidPicker {
-  const [first] = x509Targets(config);
-  return first !== undefined && !config.x509Svids.includes(first) ? svidPicker(first.select) : pickFirst;
+  const [first] = config.x509Outputs;
+  return first !== undefined && first.entry === undefined ? pickSvid(first.select) : pickFirst;
 }
 
 /** True when the config writes X.509 files, so the X.509 context must be watched. */
-export const writesX509 = (config: HelperConfig): boolean => x509Targets(config).length > 0;
+export const writesX509 = (config: HelperConfig): boolean => config.x509Outputs.length > 0;
 
-export function configuredOutputs(config: HelperConfig): OutputName[] {
-  const outputs: OutputName[] = [];
-  if (writesX509(config)) outputs.push(X509_OUTPUT);
-  for (const jwt of config.jwtSvids) outputs.push(jwtSvidOutput(jwt.fileName));
-  if (config.jwtBundle !== undefined) outputs.push(JWT_BUNDLE_OUTPUT);
-  return outputs;
-}
 
 /**
  * The latest identity material, and the file set it renders to. Each piece arrives on its own
@@ -59,7 +38,7 @@ export class FilePlan {
 
   constructor(config: HelperConfig) {
     this.#config = config;
-    const targets = x509Targets(config);
+    const targets = config.x509Outputs;
     this.#x509Plan =
       targets.length === 0
         ? undefined
@@ -148,11 +127,7 @@ export class FilePlan {
    */
   carry(): readonly string[] | 'all' {
     if (writesX509(this.#config) && this.#x509Files === undefined) return 'all';
-    const names = x509Targets(this.#config).flatMap((target) =>
-      [target.pem?.svidFileName, target.pem?.keyFileName, target.pem?.bundleFileName, target.combinedPemFileName, target.pkcs12KeystoreFileName, target.pkcs12TruststoreFileName].filter(
-        (name): name is string => name !== undefined,
-      ),
-    );
+    const names = this.#config.x509Outputs.flatMap(x509FileNames);
     names.push(...this.#config.jwtSvids.filter((jwt) => jwt.path === undefined).map((jwt) => jwt.fileName));
     if (this.#config.jwtBundle !== undefined) names.push(this.#config.jwtBundle.fileName);
     return names;

@@ -1,7 +1,6 @@
-import type { HelperConfig } from '../config/index.ts';
-import { formatDuration } from '../config/index.ts';
+import { configuredOutputs, formatDuration, type HelperConfig } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { configuredOutputs, type FilePlan } from './file-plan.ts';
+import type { FilePlan } from './file-plan.ts';
 
 /**
  * Holds a session's first write until every configured output has arrived, for at most

@@ -1,6 +1,7 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../svid/index.ts';
-import type { JwtSource } from '../sources/index.ts';
+import { jwtSvidRenewalTime, requireSvid, type JwtSource } from '../sources/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
+import { toError } from '../log/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */
 export type JwtSvidSource = Pick<JwtSource, 'fetchJwtSvids'>;
@@ -63,14 +64,7 @@ export class JwtSvidRenewer {
         { signal: this.#abort.signal, timeoutMs: this.#options.fetchTimeoutMs ?? 30_000 },
       );
       if (this.#abort.signal.aborted) return;
-      const svid = hint === '' ? svids[0] : svids.find((candidate) => candidate.hint === hint);
-      if (svid === undefined) {
-        throw new Error(
-          hint === ''
-            ? `the Workload API returned no JWT-SVID for audience ${JSON.stringify(audience)}`
-            : `no JWT-SVID for audience ${JSON.stringify(audience)} has hint ${JSON.stringify(hint)}`,
-        );
-      }
+      const svid = requireSvid(svids, { hint }, `JWT-SVID for audience ${JSON.stringify(audience)}`);
       this.#check(svid);
       this.#backoff.reset();
       // The source's cache serves the same token until its renewal time: only a new one is news.
@@ -80,7 +74,7 @@ export class JwtSvidRenewer {
     } catch (error) {
       if (this.#abort.signal.aborted) return;
       const retryInMs = this.#backoff.next();
-      this.#options.onError(error instanceof Error ? error : new Error(String(error)), retryInMs);
+      this.#options.onError(toError(error), retryInMs);
       this.#schedule(retryInMs);
     }
   }
@@ -98,9 +92,7 @@ export class JwtSvidRenewer {
   #renewDelay(svid: JwtSvid): number {
     const now = (this.#options.now ?? Date.now)();
     const random = this.#options.random ?? Math.random;
-    const issued = svid.issuedAt?.getTime() ?? now;
-    const lifetime = svid.expiresAt.getTime() - issued;
-    const renewAt = issued + lifetime * (0.5 + 0.05 * random());
-    return Math.max(MIN_RENEW_DELAY_MS, renewAt - now);
+    // Just after the source's cache renews (the same rule, a little later), so the fetch gets the new token.
+    return Math.max(MIN_RENEW_DELAY_MS, jwtSvidRenewalTime(svid, now, 0.5 + 0.05 * random()) - now);
   }
 }

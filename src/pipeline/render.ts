@@ -3,12 +3,12 @@ import { certificatesToPem, pkcs8ToPem } from '../svid/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { fileNameProblem, type OutputFile } from '../output/index.ts';
-import { pickFirst, pickHint, type X509SvidPicker } from '../sources/index.ts';
-import type { Layout, X509SvidOutput } from '../config/index.ts';
+import { requireSvid } from '../sources/index.ts';
+import type { Layout, X509FileNames, X509SvidOutput } from '../config/index.ts';
 import { combinedPem, filesystemDeliveryFiles, keystorePkcs12, truststorePkcs12 } from '../render/index.ts';
 
 /** One SVID, chosen by hint ('' = the default, first) or SPIFFE ID, and the files it goes to. */
-export type X509Target = X509SvidOutput;
+export type X509Target = Pick<X509SvidOutput, 'select'> & X509FileNames;
 
 /** What the X.509 files should hold: which SVIDs to which files, modes and content switches. */
 export interface X509RenderPlan {
@@ -27,26 +27,6 @@ export interface X509RenderPlan {
 
 export class RenderError extends Error {
   override name = 'RenderError';
-}
-
-/**
- * The picker for a config selection: the hint's SVID ('' = the default, first one) or the SPIFFE
- * ID's. When none fits it throws a RenderError naming what the agent sent, so a source refusing the
- * update reports that.
- */
-export function svidPicker(select: X509Target['select']): (svids: readonly X509Svid[]) => X509Svid {
-  const pick: X509SvidPicker = 'spiffeId' in select ? (svids) => svids.find((svid) => svid.id.toString() === select.spiffeId) : select.hint === '' ? pickFirst : pickHint(select.hint);
-  return (svids) => pick(svids) ?? noMatch(svids, select);
-}
-
-function noMatch(svids: readonly X509Svid[], select: X509Target['select']): never {
-  if ('spiffeId' in select) {
-    const ids = svids.map((svid) => svid.id.toString()).join(', ');
-    throw new RenderError(`no X.509-SVID for ${select.spiffeId} (the agent sent: ${ids || 'none'})`);
-  }
-  if (select.hint === '') throw new RenderError('the Workload API sent no X.509-SVID');
-  const hints = svids.map((svid) => JSON.stringify(svid.hint)).join(', ');
-  throw new RenderError(`no X.509-SVID has hint ${JSON.stringify(select.hint)} (the agent sent hints: ${hints || 'none'})`);
 }
 
 /** One SVID's certificates as the Go helper splits them, with the switches applied. */
@@ -108,7 +88,7 @@ function targetFiles(target: X509Target, { svid, chain, bundle }: Material, plan
  */
 export function renderX509Files(context: X509Context, plan: X509RenderPlan, now: Date): { files: OutputFile[]; svids: X509Svid[]; skipped: string[] } {
   const keep = keeper(plan, now);
-  const chosen = plan.targets.map((target) => ({ target, material: material(context, svidPicker(target.select)(context.svids), plan, keep) }));
+  const chosen = plan.targets.map((target) => ({ target, material: material(context, requireSvid(context.svids, target.select, 'X.509-SVID'), plan, keep) }));
   const svids = chosen.map(({ material: { svid } }) => svid);
   if (plan.layout === 'filesystem_delivery') {
     const [first] = chosen;

@@ -1,16 +1,16 @@
 import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type X509Context } from '../workload/index.ts';
-import { JwtSource, X509Source, type SourceOptions } from '../sources/index.ts';
+import { JwtSource, NoMatchingSvidError, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
-import { FileSetWriter, replaceFile } from '../output/index.ts';
-import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type OutputName } from '../health/index.ts';
-import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
-import type { Logger } from '../log/index.ts';
+import { FileSetWriter } from '../output/index.ts';
+import { HealthState } from '../health/index.ts';
+import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type HelperConfig, type JwtSvidOutput, type OutputName } from '../config/index.ts';
+import { errorMessage, toError, type Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
-import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
-import { FileSetWatch } from './file-set-watch.ts';
+import { FilePlan, writesX509, x509Picker } from './file-plan.ts';
+import { DriftGuard } from './drift-guard.ts';
 import { FirstWriteGate } from './first-write.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
-import { RenderError } from './render.ts';
+import { WriteQueue } from './write-queue.ts';
 
 /** What a session hands back to its owner after each write. */
 export interface SessionEvents {
@@ -28,22 +28,15 @@ export interface SessionSeed {
   readonly jwtSvids: ReadonlyMap<string, JwtSvid>;
 }
 
-/**
- * How soon the files are looked at again while they are not the set last written, or cannot be
- * watched; otherwise only a change on disk (or a readiness probe) makes the session look.
- */
-const RECHECK_MS = 1_000;
-
 const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
 const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
- * One configuration's pipeline: the X509Source and JwtSource on one Workload API client, the JWT
- * renewers, the file plan, the writer
- * and the health state. Building one (the constructor) starts nothing, so a config reload can build
- * the next one completely before it replaces this one; the daemon owns what outlives a config (the
- * health listener, the program, signals).
+ * One configuration's pipeline, wiring only: the X509Source and JwtSource on one Workload API
+ * client and the JWT renewers feed the file plan; the write queue writes it, the drift guard keeps
+ * it on disk, the health state and metrics hear of each step. Building one (the constructor) starts
+ * nothing, so a config reload can build the next one completely before it replaces this one; the
+ * daemon owns what outlives a config (the health listener, the program, signals).
  */
 export class Session {
   readonly config: HelperConfig;
@@ -52,30 +45,21 @@ export class Session {
   readonly #events: SessionEvents;
   readonly #metrics: HelperMetrics;
   readonly #client: WorkloadApiClient;
-  readonly #writer: FileSetWriter;
   readonly #plan: FilePlan;
   readonly #firstWrite: FirstWriteGate;
+  readonly #guard: DriftGuard;
+  readonly #writes: WriteQueue;
   /** Aborts the sources' create() calls still waiting for their first value when the session closes. */
   readonly #abort = new AbortController();
   readonly #sources: Array<X509Source | JwtSource> = [];
   readonly #renewers: JwtSvidRenewer[] = [];
   #fatal = false;
-  readonly #watch: FileSetWatch;
-  /** Set by a change on disk: the check running now may have missed it, so another one follows. */
-  #recheck = false;
-  #recheckTimer: NodeJS.Timeout | undefined;
-  /** Watched only once a set is written: before, there is nothing to keep on disk. */
-  #written = false;
-  /** The session's own writes in flight: what the watch sees meanwhile is their doing. */
-  #ownWrites = 0;
-  #writing: Promise<void> = Promise.resolve();
-  #checking: Promise<void> | undefined;
-  /** What is wrong with the files on disk now, as last logged. */
-  #filesProblem: string | undefined;
   #skipped = '';
   #closed = false;
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
+  /** The SPIFFE ID of the X.509-SVID the files follow (the first to expire), once one is accepted. */
+  spiffeId: string | undefined;
 
   /** `metrics` outlives sessions: counts survive a config reload. */
   constructor(config: HelperConfig, log: Logger, events: SessionEvents, metrics: HelperMetrics) {
@@ -84,15 +68,27 @@ export class Session {
     this.#events = events;
     this.#metrics = metrics;
     this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
-    this.#writer = new FileSetWriter(config.certDir, { layout: config.fileLayout });
     this.#plan = new FilePlan(config);
-    this.#firstWrite = new FirstWriteGate(config, this.#plan, log, () => this.#scheduleWrite());
-    this.#watch = new FileSetWatch(config.certDir, () => {
-      if (this.#ownWrites === 0) void this.check();
-    });
+    this.#firstWrite = new FirstWriteGate(config, this.#plan, log, () => void this.#writes.schedule());
     this.health = new HealthState(configuredOutputs(config), {
       expiryMarginMs: config.healthChecks.readyExpiryMarginMs,
       agentLostThresholdMs: config.healthChecks.agentLostThresholdMs,
+    });
+    const writer = new FileSetWriter(config.certDir, { layout: config.fileLayout });
+    this.#guard = new DriftGuard(config.certDir, writer, this.health, log);
+    this.#writes = new WriteQueue({
+      dir: config.certDir,
+      plan: this.#plan,
+      writer,
+      guard: this.#guard,
+      mayWrite: () => this.#firstWrite.allows(),
+      health: this.health,
+      metrics,
+      log,
+      onComplete: (changed) => events.onComplete(changed),
+      onFailure: (message) => {
+        this.lastProblem = message;
+      },
     });
   }
 
@@ -110,7 +106,7 @@ export class Session {
       void this.#opened('X.509-SVID', created, (source) => {
         const onUpdate = (context: X509Context): void => {
           this.#metrics.updateReceived('x509_context');
-          if (this.#acceptX509(context)) this.#scheduleWrite();
+          if (this.#acceptX509(context)) void this.#writes.schedule();
         };
         source.on('update', ({ context }) => onUpdate(context));
         onUpdate(source.context);
@@ -126,7 +122,7 @@ export class Session {
             this.#metrics.updateReceived('jwt_bundles');
             this.#plan.setJwtBundles(bundles);
             this.health.recordAccepted(JWT_BUNDLE_OUTPUT);
-            this.#scheduleWrite();
+            void this.#writes.schedule();
           };
           source.on('update', onUpdate);
           onUpdate(source.bundles);
@@ -139,8 +135,7 @@ export class Session {
     if (seed?.jwtBundles !== undefined) this.#plan.setJwtBundles(seed.jwtBundles);
     if (seed !== undefined) {
       this.#firstWrite.open();
-      this.#scheduleWrite();
-      await this.#writing;
+      await this.#writes.schedule();
     }
   }
 
@@ -154,86 +149,20 @@ export class Session {
     return { x509Context: this.#plan.x509Context, jwtBundles: this.#plan.jwtBundles, jwtSvids };
   }
 
-  /**
-   * Compares the files on disk with the set last written; when they are missing or altered, says so
-   * in the health state (not ready) and writes the set again at once. Called on every change the
-   * watch sees (none for the session's own writes) and before each readiness answer; calls during a
-   * check share it, and one more check follows it, so no change goes unseen.
-   */
+  /** Looks at the files on disk now, and writes the last set again if they are not it (see DriftGuard). */
   check(): Promise<void> {
-    this.#recheck = true;
-    this.#checking ??= this.#checkUntilQuiet().finally(() => {
-      this.#checking = undefined;
-    });
-    return this.#checking;
+    return this.#guard.check();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#firstWrite.open();
-    this.#watch.close();
-    clearTimeout(this.#recheckTimer);
+    const settled = Promise.all([this.#writes.close(), this.#guard.close()]);
     this.#abort.abort();
     for (const renewer of this.#renewers) renewer.stop();
     await Promise.all(this.#sources.map((source) => source.close()));
     this.#client.close();
-    await Promise.all([this.#writing, this.#checking]);
-  }
-
-  async #checkUntilQuiet(): Promise<void> {
-    clearTimeout(this.#recheckTimer);
-    let watched = true;
-    while (this.#recheck && !this.#closed) {
-      this.#recheck = false;
-      // Watched before looking: a change after the look is an event, one before it is seen by it.
-      watched = !this.#written || this.#watch.arm();
-      await this.#check();
-    }
-    this.#recheckUnless(watched);
-  }
-
-  /** Looks again in a while unless the set is right and watched: nothing else would make it look. */
-  #recheckUnless(watched: boolean): void {
-    if (this.#closed || (watched && this.#filesProblem === undefined)) return;
-    clearTimeout(this.#recheckTimer);
-    this.#recheckTimer = setTimeout(() => void this.check(), RECHECK_MS);
-    this.#recheckTimer.unref();
-  }
-
-  /**
-   * After the session's own write: the set is what it just wrote, so it is not read back (that would
-   * cost every rotation a verify); the watch is armed again, on the new generation. A change made by
-   * someone else while the write ran is seen at the next change, probe or write. Should a check have
-   * armed the watch meanwhile, the write's events were queued before its last step returned, so by
-   * the next turn of the loop (setImmediate) they have been read, and ignored.
-   */
-  #ownWriteDone(): void {
-    setImmediate(() => {
-      this.#ownWrites--;
-      if (this.#ownWrites === 0 && this.#written && !this.#closed) this.#recheckUnless(this.#watch.arm());
-    });
-  }
-
-  async #check(): Promise<void> {
-    const difference = await this.#writer.verify().catch(messageOf);
-    if (difference === undefined) return this.#setFilesProblem(undefined);
-    const problem = `the files in ${this.config.certDir} are not the set last written (${difference})`;
-    this.#setFilesProblem(problem);
-    try {
-      await this.#writer.restore();
-      this.#setFilesProblem(undefined);
-    } catch (error) {
-      this.#setFilesProblem(`${problem}, and writing them again failed: ${messageOf(error)}`);
-    }
-  }
-
-  /** One log line per change of what is wrong with the files on disk. */
-  #setFilesProblem(problem: string | undefined): void {
-    if (problem === this.#filesProblem) return;
-    if (problem === undefined) this.#log.info({ dir: this.config.certDir }, 'the last good files are back on disk');
-    else this.#log.error(`${problem}; writing the last good set again`);
-    this.#filesProblem = problem;
-    this.health.setProblem('files', problem);
+    await settled;
   }
 
   /**
@@ -262,7 +191,7 @@ export class Session {
     try {
       source = await created;
     } catch (error) {
-      if (!this.#closed) this.#stopped(what, error instanceof Error ? error : new Error(String(error)));
+      if (!this.#closed) this.#stopped(what, toError(error));
       return;
     }
     if (this.#closed) return void source.close();
@@ -289,7 +218,7 @@ export class Session {
         this.#metrics.updateReceived('jwt_svid');
         this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
         this.#acceptJwtSvid(jwt, svid);
-        this.#scheduleWrite();
+        void this.#writes.schedule();
       },
       onError: (error, retryInMs) => {
         this.#problem(`${describeJwt(jwt)} not fetched; the last good token stays; retrying in ${retryInMs} ms`, error);
@@ -307,7 +236,7 @@ export class Session {
     } catch (error) {
       this.#problem('X.509-SVID update skipped; the last good files stay', error);
       this.#metrics.updateSkipped('x509_context', 'no_matching_svid');
-      this.health.recordRejected(X509_OUTPUT, messageOf(error));
+      this.health.recordRejected(X509_OUTPUT, errorMessage(error));
       return false;
     }
     // Health follows the SVID that expires first: the files are only as fresh as it.
@@ -315,7 +244,8 @@ export class Session {
     if (first === undefined) return false;
     const svid = rest.reduce((soonest, next) => (next.notAfter < soonest.notAfter ? next : soonest), first);
     this.health.recordAccepted(X509_OUTPUT);
-    this.health.setX509({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, notBefore: svid.notBefore });
+    this.spiffeId = svid.id.toString();
+    this.health.setX509({ spiffeId: this.spiffeId, notAfter: svid.notAfter, notBefore: svid.notBefore });
     this.#log.info({ spiffeId: svid.id.toString(), notAfter: svid.notAfter, svids: context.svids.length, written: svids.length }, 'X.509-SVID update received');
     const skipped = this.#plan.skipped.join('; ');
     if (skipped !== this.#skipped && skipped !== '') this.#log.warn(skipped);
@@ -349,7 +279,7 @@ export class Session {
   #discarded(what: string, output: OutputName, kind: UpdateKind, error: Error): void {
     if (error instanceof WorkloadApiError) return;
     // The X509Source's picker found no SVID for the config's hint: the whole update is refused.
-    if (error instanceof RenderError) {
+    if (error instanceof NoMatchingSvidError) {
       this.#problem(`${what} update skipped; the last good files stay`, error);
       this.#metrics.updateSkipped(kind, 'no_matching_svid');
       this.health.recordRejected(output, error.message);
@@ -361,47 +291,7 @@ export class Session {
   }
 
   #problem(what: string, error: unknown): void {
-    this.lastProblem = `${what}: ${messageOf(error)}`;
+    this.lastProblem = `${what}: ${errorMessage(error)}`;
     this.#log.warn(this.lastProblem);
-  }
-
-  /** Writes are serialised: each one renders the whole set from the newest material. */
-  #scheduleWrite(): void {
-    this.#writing = this.#writing.then(() => this.#write());
-  }
-
-  async #write(): Promise<void> {
-    if (this.#closed || !this.#firstWrite.allows()) return;
-    // Snapshot first: material that arrives during the write belongs to the next write.
-    const ready = this.#plan.ready();
-    const complete = this.#plan.complete();
-    const files = this.#plan.files();
-    const looseFiles = this.#plan.looseFiles();
-    const expiries = this.#plan.expiries();
-    // Not watched while it writes: its own changes are no news, and each would cost a callback.
-    if (this.#ownWrites++ === 0) this.#watch.close();
-    try {
-      // Files outside the set first: one that cannot be written then leaves cert_dir's set untouched.
-      let changed = false;
-      for (const { path, file } of looseFiles) changed = (await replaceFile(path, file)).changed || changed;
-      const carry = this.#plan.carry();
-      if (files.length > 0 || carry === 'all' || carry.length > 0) changed = (await this.#writer.write(files, { carry })).changed || changed;
-      for (const output of ready) this.health.recordWrite(output);
-      if (changed) this.#metrics.filesWritten(new Date(), expiries);
-      this.#written = true;
-      this.health.setWarning('write', undefined);
-      this.#setFilesProblem(undefined);
-      if (changed) this.#log.info({ dir: this.config.certDir, outputs: ready }, 'files written');
-      else this.#log.debug('files unchanged; the program is not told');
-      if (complete) this.#events.onComplete(changed);
-    } catch (error) {
-      const message = messageOf(error);
-      this.lastProblem = message;
-      this.#metrics.writeFailed();
-      this.health.setWarning('write', `the newest files are not written; the previous set stays: ${message}`);
-      this.#log.error(`files not written; the previous set stays: ${message}`);
-    } finally {
-      this.#ownWriteDone();
-    }
   }
 }

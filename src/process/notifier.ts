@@ -3,6 +3,7 @@ import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { runReloadCommand, signalPidFile } from './reload.ts';
 import type { WrappedProgram } from './wrapped-program.ts';
+import { errorMessage } from '../log/index.ts';
 
 
 export interface NotifierOptions {
@@ -148,7 +149,7 @@ export class Notifier {
       if (this.#options.action !== 'none') this.#options.onOutcome?.('ok');
     } catch (error) {
       this.#options.onOutcome?.('failed');
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       if (this.#closed) return;
       if (this.#dirty) {
         this.#log.warn({}, `telling the program failed; a newer change will be acted on instead: ${message}`);

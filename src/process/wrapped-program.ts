@@ -4,6 +4,7 @@ import type { CmdExit } from '../config/index.ts';
 import { Backoff } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { loadExeca } from './load-execa.ts';
+import { errorMessage } from '../log/index.ts';
 import { parentDeathPrefix } from './parent-death.ts';
 import { resolveCommand } from './resolve-command.ts';
 
@@ -61,18 +62,18 @@ export class WrappedProgram {
   #child: Child | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   readonly #backoff: Backoff;
+  /** Set by the first start(): the files it waits for have been written. */
+  #started = false;
   /** Set by stop() or by the program's own exit with onExit 'exit': nothing starts any more. */
   #over = false;
   #stopping: Promise<ExitStatus> | undefined;
   #lastStatus: ExitStatus = { code: 0, signal: null };
-  #settle!: (status: ExitStatus) => void;
+  readonly #ended = Promise.withResolvers<ExitStatus>();
   /**
    * Settles when the program ends for good: with onExit 'exit' at its first exit by itself, else
    * after stop(); with how it ended. Never rejects.
    */
-  readonly exited: Promise<ExitStatus> = new Promise((resolve) => {
-    this.#settle = resolve;
-  });
+  readonly exited: Promise<ExitStatus> = this.#ended.promise;
 
   /** Loads what starting a program needs (execa, the setpriv probe), so that start() can be synchronous. */
   static async create(spec: ProgramSpec, log: ProcessLogger = silentLogger, events?: ProgramEvents): Promise<WrappedProgram> {
@@ -100,6 +101,7 @@ export class WrappedProgram {
    */
   start(): void {
     if (this.#over || this.#child !== undefined) return;
+    this.#started = true;
     clearTimeout(this.#restartTimer);
     const path = resolveCommand(this.#spec.command);
     const prefix = this.#prefix;
@@ -123,6 +125,35 @@ export class WrappedProgram {
     void exit.then((status) => this.#onExit(child, status));
     this.#log.info({ pid, command: this.#spec.command, args: this.#spec.args, parentDeathSignal: prefix !== undefined }, 'program started');
     this.#events?.started(pid);
+  }
+
+  /**
+   * A complete set of files is on disk (`changed`: it differs from the last one). The first such
+   * write starts the program; with onExit 'rerun', a changed set starts it again when it has exited
+   * (the Go helper's behaviour: its reload-command pattern). True when it started the program, which
+   * then needs no telling. Throws as start() does at the first start only; a failed start again is
+   * logged, and the program waits for the next update.
+   */
+  filesWritten(changed: boolean): boolean {
+    if (!this.#started) {
+      this.start();
+      return true;
+    }
+    if (!changed || this.#spec.onExit !== 'rerun' || this.pid !== undefined) return false;
+    try {
+      this.start();
+    } catch (error) {
+      this.#log.error({ command: this.#spec.command }, `cannot start the program again: ${errorMessage(error)}`);
+    }
+    return true;
+  }
+
+  /**
+   * Whether the program's exit status is the helper's to exit with: not when it never started, nor
+   * with onExit 'rerun' while it is not running (it is started again at each update, and has no say).
+   */
+  get decidesExitCode(): boolean {
+    return this.#started && !(this.#spec.onExit === 'rerun' && this.pid === undefined);
   }
 
   /** Sends `signal` to the program; false when it is not running. */
@@ -159,7 +190,7 @@ export class WrappedProgram {
     }
     this.#stopping = (async () => {
       const status = child === undefined ? this.#lastStatus : await this.#end(child, signal);
-      this.#settle(status);
+      this.#ended.resolve(status);
       return status;
     })();
     return this.#stopping;
@@ -192,7 +223,7 @@ export class WrappedProgram {
     this.#log.warn({ pid: child.pid, code: status.code, signal: status.signal }, `the program ${describeExit(status)} without being asked to stop`);
     if (this.#spec.onExit === 'exit') {
       this.#over = true;
-      this.#settle(status);
+      this.#ended.resolve(status);
       return;
     }
     if (Date.now() - child.startedAt >= STABLE_RUN_MS) this.#backoff.reset();
@@ -202,9 +233,9 @@ export class WrappedProgram {
       try {
         this.start();
       } catch (error) {
-        this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${(error as Error).message}`);
+        this.#log.error({ command: this.#spec.command }, `cannot restart the program: ${errorMessage(error)}`);
         this.#over = true;
-        this.#settle({ code: 127, signal: null });
+        this.#ended.resolve({ code: 127, signal: null });
       }
     }, delay);
   }

@@ -22,12 +22,14 @@ interface CacheEntry {
 }
 
 /**
- * When a cached token is renewed: half way through its lifetime, as the Workload API's own clients
- * renew SVIDs, so a caller never holds a token close to expiry.
+ * When a token fetched at `fetchedAt` is due for renewal (ms since the epoch): `fraction` (default
+ * half) of the way through its lifetime, as the Workload API's own clients renew SVIDs, so a caller
+ * never holds a token close to expiry. The lifetime counts from `iat`; without one, or with one
+ * later than the fetch (a skewed clock), from the fetch.
  */
-function renewalTime(svid: JwtSvid, fetchedAt: number): number {
+export function jwtSvidRenewalTime(svid: Pick<JwtSvid, 'issuedAt' | 'expiresAt'>, fetchedAt: number, fraction = 0.5): number {
   const issued = Math.min(svid.issuedAt?.getTime() ?? fetchedAt, fetchedAt);
-  return issued + (svid.expiresAt.getTime() - issued) / 2;
+  return issued + (svid.expiresAt.getTime() - issued) * fraction;
 }
 
 /**
@@ -77,7 +79,7 @@ export class JwtSource extends LiveSource<JwtBundleSet> implements JwtBundleSour
       request = this.client.fetchJwtSvid(params, options).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, request);
       request.then(
-        (svids) => this.#cache.set(key, { svids, renewAt: Math.min(...svids.map((svid) => renewalTime(svid, fetchedAt))) }),
+        (svids) => this.#cache.set(key, { svids, renewAt: Math.min(...svids.map((svid) => jwtSvidRenewalTime(svid, fetchedAt))) }),
         () => undefined,
       );
     }

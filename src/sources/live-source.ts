@@ -112,10 +112,7 @@ export abstract class LiveSource<U> extends EventEmitter<SourceEvents<U>> {
       throw signal.reason;
     }
     const pending = new Set<Stream<never>>(streams);
-    let settle!: { resolve: () => void; reject: (error: unknown) => void };
-    const first = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
+    const { promise: first, ...settle } = Promise.withResolvers<void>();
     streams.forEach((stream, index) => {
       this.#states[index] = { status: 'connecting' };
       const watch = stream.open(this.#client, {

@@ -1,16 +1,25 @@
 import type { X509Bundle, X509BundleSet, X509BundleSource, X509Svid } from '../svid/index.ts';
 import type { X509Context } from '../workload/index.ts';
 import { LiveSource, stream, toTrustDomain, type SourceOptions, type TrustDomainLike } from './live-source.ts';
+import { NoMatchingSvidError, requireSvid, type SvidSelection } from './svid-selection.ts';
 
-/** Chooses the SVID to use among those the Workload API sent (in its order); undefined: none fits. */
+/**
+ * Chooses the SVID to use among those the Workload API sent (in its order); undefined (or a thrown
+ * error, which says why) refuses the update.
+ */
 export type X509SvidPicker = (svids: readonly X509Svid[]) => X509Svid | undefined;
 
-/** The first SVID: the Workload API's default identity (SPIFFE_Workload_API.md 5.2.1). */
-export const pickFirst: X509SvidPicker = (svids) => svids[0];
+/** The picker for a selection (see selectSvid); refuses with a NoMatchingSvidError naming what the agent sent. */
+export function pickSvid(selection: SvidSelection): X509SvidPicker {
+  return (svids) => requireSvid(svids, selection, 'X.509-SVID');
+}
+
+/** The first SVID: the Workload API's default identity. */
+export const pickFirst: X509SvidPicker = pickSvid({ hint: '' });
 
 /** The SVID with this hint (a registration entry's `hint`), e.g. to pick one of several identities. */
 export function pickHint(hint: string): X509SvidPicker {
-  return (svids) => svids.find((svid) => svid.hint === hint);
+  return pickSvid({ hint });
 }
 
 export interface X509SourceOptions extends SourceOptions {
@@ -49,7 +58,7 @@ export class X509Source extends LiveSource<X509SourceUpdate> implements X509Bund
             const svid = source.#picker(context.svids);
             if (svid === undefined) {
               const offered = context.svids.map((candidate) => (candidate.hint === '' ? `${candidate.id}` : `${candidate.id} (hint ${JSON.stringify(candidate.hint)})`));
-              throw new Error(`the picker chose none of the X.509-SVIDs the Workload API sent: ${offered.join(', ')}`);
+              throw new NoMatchingSvidError(`the picker chose none of the X.509-SVIDs the Workload API sent: ${offered.join(', ')}`);
             }
             source.#current = { svid, context };
           },

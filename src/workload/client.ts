@@ -148,10 +148,7 @@ export class WorkloadApiClient {
     let timer: NodeJS.Timeout | undefined;
     const backoff = new Backoff(this.#backoff);
     let stopped = false;
-    let settle!: { resolve: () => void; reject: (error: WorkloadApiError) => void };
-    const done = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
+    const { promise: done, ...settle } = Promise.withResolvers<void>();
     // A watch nobody awaits must not crash the process with an unhandled rejection.
     done.catch(() => undefined);
 

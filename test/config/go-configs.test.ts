@@ -181,7 +181,7 @@ test("each fixture is read as the Go helper's own config loader reads it", { ski
     const ours = await parseConfig(await readFile(file, 'utf8'), file);
     const goPath = (name: string): string => resolve(posix.join(go.CertDir, name));
     const ourFiles = [
-      ...(ours.x509 === undefined ? [] : [ours.x509.svidFileName, ours.x509.keyFileName, ours.x509.bundleFileName].map((f) => join(ours.certDir, f))),
+      ...ours.x509Outputs.flatMap(({ pem }) => (pem === undefined ? [] : [pem.svidFileName, pem.keyFileName, pem.bundleFileName])).map((f) => join(ours.certDir, f)),
       ...ours.jwtSvids.map((jwt) => jwt.path ?? join(ours.certDir, jwt.fileName)),
       ...(ours.jwtBundle === undefined ? [] : [join(ours.certDir, ours.jwtBundle.fileName)]),
     ];

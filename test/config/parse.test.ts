@@ -50,7 +50,8 @@ test('a Go helper config, written in TOML, keeps its meaning', async () => {
   assert.equal(config.renewSignal, 'SIGUSR1');
   assert.equal(config.renewAction, 'signal');
   assert.equal(config.pidFileName, '/run/ghostunnel.pid');
-  assert.deepEqual(config.x509, { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' });
+  assert.deepEqual(config.x509Outputs[0]?.pem, { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' });
+  assert.deepEqual(config.x509Outputs[0]?.select, { hint: 'internal' });
   assert.deepEqual([config.addIntermediatesToBundle, config.includeFederatedDomains, config.omitExpired, config.hint], [true, true, true, 'internal']);
   assert.deepEqual([config.certFileMode, config.keyFileMode, config.jwtBundleFileMode, config.jwtSvidFileMode], [0o444, 0o400, 0o440, 0o440]);
   assert.equal(config.daemonMode, true);
@@ -79,17 +80,23 @@ test('every default', async () => {
     {
       file: 'helper.conf',
       format: 'toml',
+      text: X509,
       sources: new Map([['svid_file_name', 'helper.conf:1'], ['svid_key_file_name', 'helper.conf:2'], ['svid_bundle_file_name', 'helper.conf:3']]),
       warnings: [],
       agentAddress: undefined,
       cmd: undefined,
       certDir: process.cwd(),
-      x509: { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' },
-      combinedPemFileName: undefined,
-      pkcs12KeystoreFileName: undefined,
-      pkcs12TruststoreFileName: undefined,
+      x509Outputs: [
+        {
+          select: { hint: '' },
+          entry: undefined,
+          pem: { svidFileName: 'svid.pem', keyFileName: 'svid_key.pem', bundleFileName: 'svid_bundle.pem' },
+          combinedPemFileName: undefined,
+          pkcs12KeystoreFileName: undefined,
+          pkcs12TruststoreFileName: undefined,
+        },
+      ],
       pkcs12Password: undefined,
-      x509Svids: [],
       layout: 'helper',
       fileLayout: 'generations',
       fileLayoutChoice: undefined,
@@ -170,7 +177,7 @@ test('the other new keys', async () => {
 });
 
 test('either output alone is enough: a JWT-SVID, or the JWT bundle', async () => {
-  assert.equal((await parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf')).x509, undefined);
+  assert.deepEqual((await parseConfig('[[jwt_svids]]\njwt_audience = "a"\njwt_svid_file_name = "a.jwt"', 'h.conf')).x509Outputs, []);
   assert.deepEqual((await parseConfig('jwt_bundle_file_name = "b.json"', 'h.conf')).jwtBundle, { fileName: 'b.json' });
 });
 
@@ -184,8 +191,18 @@ test('cert_dir and pid_file_name resolve against the working directory, as in th
   assert.equal((await parseConfig(`${X509}cert_dir = "/srv/certs/"`, 'h.conf')).certDir, '/srv/certs');
 });
 
-test('agent_address is kept as written, for the client to check', async () => {
-  for (const address of ['unix:///run/spire/agent.sock', 'tcp://127.0.0.1:8081', '/run/spire/agent.sock', 'not even an address']) {
+test('agent_address is kept as written, checked by the client\'s own parser, with file and line', async () => {
+  for (const address of ['unix:///run/spire/agent.sock', 'tcp://127.0.0.1:8081', '/run/spire/agent.sock']) {
     assert.equal((await parseConfig(`${X509}agent_address = ${JSON.stringify(address)}`, 'h.conf')).agentAddress, address);
   }
+  await assert.rejects(
+    parseConfig(`${X509}agent_address = "not even an address"`, 'h.conf'),
+    { message: 'h.conf:4: agent_address: Workload API address "not even an address": not a URI or an absolute path (expected unix:///absolute/path, tcp://IP:port, or an absolute socket path)' },
+  );
+});
+
+test('without agent_address, the host checks want SPIFFE_ENDPOINT_SOCKET to hold an address', async () => {
+  await assert.rejects(parseConfig(X509, { file: 'h.conf', host: { env: {} } }), { message: 'h.conf: agent_address: no Workload API address: set agent_address in the config or the SPIFFE_ENDPOINT_SOCKET environment variable' });
+  await assert.rejects(parseConfig(X509, { file: 'h.conf', host: { env: { SPIFFE_ENDPOINT_SOCKET: 'tcp://localhost:1' } } }), /agent_address: Workload API address "tcp:\/\/localhost:1": a tcp address needs an IP address/);
+  assert.equal((await parseConfig(X509, { file: 'h.conf', host: { env: { SPIFFE_ENDPOINT_SOCKET: 'unix:///run/agent.sock' } } })).agentAddress, undefined);
 });

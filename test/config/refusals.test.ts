@@ -42,8 +42,8 @@ test('NUL bytes, names over 255 bytes, and renew signals a program cannot catch 
   assert.equal(await message(`${X509}jwt_bundle_file_name = "b\\u0000.json"`), 'helper.conf:4: jwt_bundle_file_name: "b\\u0000.json" contains a NUL byte');
   assert.equal(await message(`${X509}cmd = "app"\ncmd_args = ["a\\u0000"]`), 'helper.conf:5: cmd_args: contains a NUL byte');
   assert.equal(await message(`${X509}renew_signal = "HUP"\npid_file_name = "/run/x\\u0000.pid"`), 'helper.conf:5: pid_file_name: "/run/x\\u0000.pid" contains a NUL byte');
-  assert.equal(await message(`${X509}jwt_bundle_file_name = "${'b'.repeat(256)}"`), 'helper.conf:4: jwt_bundle_file_name: is 256 bytes long: a file name has at most 255');
-  assert.equal(await message(`${X509}jwt_bundle_file_name = "${'é'.repeat(128)}"`), 'helper.conf:4: jwt_bundle_file_name: is 256 bytes long: a file name has at most 255');
+  assert.equal(await message(`${X509}jwt_bundle_file_name = "${'b'.repeat(256)}"`), `helper.conf:4: jwt_bundle_file_name: the file name "${'b'.repeat(40)}…" is 256 bytes long; at most 255 fit`);
+  assert.equal(await message(`${X509}jwt_bundle_file_name = "${'é'.repeat(128)}"`), `helper.conf:4: jwt_bundle_file_name: the file name "${'é'.repeat(40)}…" is 256 bytes long; at most 255 fit`);
   assert.equal((await parseConfig(`${X509}jwt_bundle_file_name = "${'b'.repeat(255)}"`, 'helper.conf')).jwtBundle?.fileName.length, 255);
   for (const signal of ['SIGKILL', 'KILL', 'SIGSTOP']) {
     assert.match(await message(`${X509}renew_signal = "${signal}"`), /^helper\.conf:4: renew_signal: SIG(KILL|STOP) cannot be caught: a program can never reload on it/);

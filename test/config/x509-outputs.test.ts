@@ -15,8 +15,9 @@ const message = async (text: string): Promise<string> => (await refuse(text, INP
 
 test('combined_pem_file_name alone is an output; the PEM trio is not needed', async () => {
   const config = await parse('combined_pem_file_name = "haproxy.pem"');
-  assert.equal(config.combinedPemFileName, 'haproxy.pem');
-  assert.equal(config.x509, undefined);
+  assert.equal(config.x509Outputs.length, 1);
+  assert.equal(config.x509Outputs[0]!.combinedPemFileName, 'haproxy.pem');
+  assert.equal(config.x509Outputs[0]!.pem, undefined);
 });
 
 test('the PKCS#12 password comes from a file (one trailing line break dropped) or an environment variable', async (t) => {
@@ -73,9 +74,9 @@ test('[[x509_svids]]: each entry chooses one SVID by hint or spiffe_id and names
       'pkcs12_keystore_file_name = "external.p12"',
     ].join('\n'),
   );
-  assert.deepEqual(config.x509Svids, [
-    { select: { hint: 'internal' }, pem: { svidFileName: 'internal.pem', keyFileName: 'internal_key.pem', bundleFileName: 'internal_bundle.pem' }, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined },
-    { select: { spiffeId: 'spiffe://example.org/external' }, pem: undefined, combinedPemFileName: 'external.pem', pkcs12KeystoreFileName: 'external.p12', pkcs12TruststoreFileName: undefined },
+  assert.deepEqual(config.x509Outputs, [
+    { select: { hint: 'internal' }, entry: 0, pem: { svidFileName: 'internal.pem', keyFileName: 'internal_key.pem', bundleFileName: 'internal_bundle.pem' }, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined },
+    { select: { spiffeId: 'spiffe://example.org/external' }, entry: 1, pem: undefined, combinedPemFileName: 'external.pem', pkcs12KeystoreFileName: 'external.p12', pkcs12TruststoreFileName: undefined },
   ]);
   assert.equal(config.pkcs12Password?.value, 'from-env');
 });

@@ -101,7 +101,7 @@ test('bad names are refused and a failed write keeps the previous set', async (t
   const dir = await tempDir(t);
   const writer = new FileSetWriter(dir);
   await assert.rejects(writer.write([{ name: '../x', content: '', mode: 0o644 }]), OutputError);
-  await assert.rejects(writer.write([{ name: '..data', content: '', mode: 0o644 }]), /not a plain file name/);
+  await assert.rejects(writer.write([{ name: '..data', content: '', mode: 0o644 }]), /not a usable file name/);
   await assert.rejects(writer.write([...set(1), { name: 'a', content: '', mode: 0o644 }]), /appears twice/);
   await writer.write(set(1));
   // A directory where a visible file must go cannot be replaced: the write fails, the old set stays.

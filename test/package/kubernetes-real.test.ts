@@ -92,7 +92,7 @@ test('nginx-sidecar.yaml: nginx serves the helper\'s files and is reloaded throu
   await nginx.waitReady(() => accepting(port), { what: `nginx on port ${port}` });
   assert.equal(Number((await readFile(files.local(config.pidFileName!), 'utf8')).trim()), nginx.pid, 'nginx wrote its pid where the helper reads it');
 
-  const client = { port, caFile: join(certDir, config.x509!.bundleFileName), ...(await clientSvid(agent)) };
+  const client = { port, caFile: join(certDir, config.x509Outputs[0]!.pem!.bundleFileName), ...(await clientSvid(agent)) };
   const first = await httpsPeer(client);
   assert.equal(first.status, 200, 'mutual TLS with an SVID of the trust domain');
   assert.equal(first.serial, await servedSerial(certDir));
@@ -131,7 +131,7 @@ test('mariadb-sidecar.yaml: MariaDB reads spiffe.cnf and is told by FLUSH SSL ov
   });
   await daemon.waitReady(() => accepting(port), { what: `MariaDB on port ${port}`, timeoutMs: 60_000, intervalMs: 200 });
 
-  const caFile = join(certDir, config.x509!.bundleFileName);
+  const caFile = join(certDir, config.x509Outputs[0]!.pem!.bundleFileName);
   const servedBy = () => starttlsPeer('mysql', port, caFile);
   const before = await servedBy();
   assert.equal(before.serial, await servedSerial(certDir));

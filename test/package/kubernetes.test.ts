@@ -92,7 +92,7 @@ test('nginx: signalled through a shared process namespace and a pid file on a vo
   const confPath = nginx.args![nginx.args!.indexOf('-c') + 1]!;
   const conf = manifest.mountedFile(web, nginx, confPath);
   assert.equal(/^\s*pid\s+(\S+);/m.exec(conf)?.[1], config.pidFileName);
-  const x509 = config.x509!;
+  const x509 = config.x509Outputs[0]!.pem!;
   assert.equal(/ssl_certificate\s+(\S+);/.exec(conf)?.[1], join(config.certDir, x509.svidFileName));
   assert.equal(/ssl_certificate_key\s+(\S+);/.exec(conf)?.[1], join(config.certDir, x509.keyFileName));
   assert.equal(/ssl_client_certificate\s+(\S+);/.exec(conf)?.[1], join(config.certDir, x509.bundleFileName));
@@ -115,7 +115,7 @@ test('MariaDB: FLUSH SSL through the server\'s socket on a shared volume, as the
   assert.equal(manifest.volumeAt(db, helper, socket)?.name, manifest.volumeAt(db, mariadb, socket)?.name, 'both see the socket');
   assert.ok(!helper.volumeMounts!.find((m) => m.mountPath === dirname(socket))!.readOnly, 'connecting needs write access to the socket');
   assert.equal(uidOf(db.pod, helper), uidOf(db.pod, mariadb), 'unix_socket login as the server\'s own user');
-  const x509 = config.x509!;
+  const x509 = config.x509Outputs[0]!.pem!;
   assert.equal(setting('ssl_cert'), join(config.certDir, x509.svidFileName));
   assert.equal(setting('ssl_key'), join(config.certDir, x509.keyFileName));
   assert.equal(setting('ssl_ca'), join(config.certDir, x509.bundleFileName));
@@ -135,7 +135,7 @@ test('the one-shot init container and the Job with a native sidecar', async () =
     const { config } = workload.helpers[0]!;
     const app = workload.pod.containers[0]!;
     const named = JSON.stringify([app.args, app.env]);
-    for (const name of [config.x509!.svidFileName, config.x509!.keyFileName, config.x509!.bundleFileName, ...config.jwtSvids.map((j) => j.fileName)]) {
+    for (const name of [config.x509Outputs[0]!.pem!.svidFileName, config.x509Outputs[0]!.pem!.keyFileName, config.x509Outputs[0]!.pem!.bundleFileName, ...config.jwtSvids.map((j) => j.fileName)]) {
       assert.ok(named.includes(join(config.certDir, name)), `${manifest.file}: the app is given ${name}`);
     }
   }
@@ -177,7 +177,7 @@ test('Envoy: SDS from the helper\'s files with watched_directory, and every SAN 
   const allowed = new Map<Workload, Set<string>>(); // workload -> the SPIFFE IDs its listener admits
   for (const workload of manifest.workloads) {
     const { config } = workload.helpers[0]!;
-    const x509 = config.x509!;
+    const x509 = config.x509Outputs[0]!.pem!;
     assert.equal(config.renewAction, 'none', 'Envoy watches the files: nothing to signal');
     const envoy = appContainer(workload, 'envoy');
     const path = envoy.args![envoy.args!.indexOf('-c') + 1]!;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -34,19 +34,6 @@ test('the library entry exports the client and the SVID types', () => {
     assert.equal(typeof (library as Record<string, unknown>)[name], 'function', name);
   }
   assert.equal(library.VERSION, pkg.version, 'src/version.ts follows package.json');
-});
-
-const LIBRARY = ['svid', 'workload', 'sources', 'tls', 'dev'];
-
-test('the library modules (svid, workload, sources, tls) and the development API (dev) import nothing from the helper\'s modules', async () => {
-  for (const dir of LIBRARY) {
-    for (const file of await readdir(`${root}src/${dir}`)) {
-      const source = await readFile(`${root}src/${dir}/${file}`, 'utf8');
-      for (const [, target] of source.matchAll(/from '(\.\.\/[^']+)'/g)) {
-        assert.ok(LIBRARY.some((module) => target!.startsWith(`../${module}/`)), `src/${dir}/${file} imports ${target}`);
-      }
-    }
-  }
 });
 
 const USE_LIBRARY = join(root, 'test', 'package', 'fixtures', 'use-library.ts');

@@ -93,6 +93,28 @@ test("onExit 'exit': the program's own exit settles `exited` with its code, and 
   assert.ok(!alive(pid));
 });
 
+test("filesWritten: the first complete write starts the program; with onExit 'rerun' a changed set starts it again once it has exited; otherwise the caller tells it", async (t) => {
+  const r = await recorder(t, ['--exit=3'], { onExit: 'rerun' });
+  assert.equal(r.program.decidesExitCode, false, 'a program never started has no say in the exit code');
+  assert.equal(r.program.filesWritten(false), true, 'the first write starts it, changed or not');
+  const first = await r.ready();
+  await waitFor(() => r.program.pid === undefined, { what: 'the program to exit by itself' });
+  assert.equal(r.program.decidesExitCode, false, "with 'rerun', a program that is not running has no say in the exit code");
+  assert.equal(r.program.filesWritten(false), false, 'an unchanged set does not start it again');
+  assert.equal(r.program.pid, undefined);
+  assert.equal(r.program.filesWritten(true), true, 'a changed set starts it again');
+  assert.notEqual(await r.ready(first), first);
+});
+
+test("filesWritten with onExit 'exit': a running program is the caller's to tell", async (t) => {
+  const r = await recorder(t);
+  assert.equal(r.program.filesWritten(true), true);
+  await r.ready();
+  assert.equal(r.program.decidesExitCode, true);
+  assert.equal(r.program.filesWritten(true), false, 'running: the caller notifies it');
+  assert.equal(r.program.filesWritten(false), false);
+});
+
 test("onExit 'restart': a crashed program is started again with growing delays; `exited` waits for stop()", async (t) => {
   const log = memoryLog();
   const r = await recorder(t, [], { onExit: 'restart', restartBackoffMaxMs: 1_500 }, log);

@@ -12,7 +12,10 @@ import {
   X509Source,
   fetchJwtSvid,
   fetchX509Svid,
+  NoMatchingSvidError,
   pickHint,
+  requireSvid,
+  selectSvid,
   type ConnectionState,
   type X509SourceUpdate,
 } from '../../src/index.ts';
@@ -67,12 +70,32 @@ test('X509Source picker: pickHint chooses among identities; an update without a 
   const before = source.svid;
   await server.setSvids([{ spiffeId: 'spiffe://example.org/a', hint: 'a' }]);
   await waitFor(() => errors.length > 0, { what: 'the refused update' });
-  assert.match(errors[0]!.message, /the picker chose none of the X\.509-SVIDs the Workload API sent: spiffe:\/\/example\.org\/a \(hint "a"\)/);
+  assert.ok(errors[0] instanceof NoMatchingSvidError);
+  assert.match(errors[0].message, /no X\.509-SVID has hint "b" \(the agent sent hints: "a"\)/);
   assert.equal(source.svid, before, 'the last good SVID stays');
   await assert.rejects(
     X509Source.create({ endpoint: server.address, picker: pickHint('b'), timeoutMs: 300 }),
-    /no X\.509 context from the Workload API at unix:\/\/.* within 300 ms \(last error: the picker chose none/,
+    /no X\.509 context from the Workload API at unix:\/\/.* within 300 ms \(last error: no X\.509-SVID has hint "b"/,
   );
+  // A picker of the caller's own that finds none: the source says what the agent sent.
+  await assert.rejects(
+    X509Source.create({ endpoint: server.address, picker: () => undefined, timeoutMs: 300 }),
+    /last error: the picker chose none of the X\.509-SVIDs the Workload API sent: spiffe:\/\/example\.org\/a \(hint "a"\)/,
+  );
+});
+
+test('selectSvid: one rule for X.509 and JWT: hint "" is the first, else the hint or the SPIFFE ID; requireSvid says what the agent sent', () => {
+  const svids = [
+    { id: 'spiffe://example.org/a', hint: 'a' },
+    { id: 'spiffe://example.org/b', hint: 'b' },
+  ];
+  assert.equal(selectSvid(svids, { hint: '' }), svids[0]);
+  assert.equal(selectSvid(svids, { hint: 'b' }), svids[1]);
+  assert.equal(selectSvid(svids, { spiffeId: 'spiffe://example.org/b' }), svids[1]);
+  assert.equal(selectSvid(svids, { hint: 'c' }), undefined);
+  assert.throws(() => requireSvid(svids, { spiffeId: 'spiffe://example.org/c' }, 'X.509-SVID'), (error: Error) =>
+    error instanceof NoMatchingSvidError && /no X\.509-SVID for spiffe:\/\/example\.org\/c \(the agent sent: spiffe:\/\/example\.org\/a, spiffe:\/\/example\.org\/b\)/.test(error.message));
+  assert.throws(() => requireSvid([], { hint: '' }, 'JWT-SVID'), /the Workload API sent no JWT-SVID/);
 });
 
 test('X509Source rides out agent loss: the last good SVID stays, state says retrying, and it resumes on the new stream', async (t) => {
