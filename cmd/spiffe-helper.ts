@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: no code runs before the debugger signals are disarmed.
+import { logDebugSignals } from './debug-signals.ts';
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/log/index.ts';
@@ -60,6 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const log = await createLogger({ level: config.logLevel, format: config.logFormat });
+  logDebugSignals(log);
   for (const warning of config.warnings) log.warn(warning);
   if (!config.daemonMode) {
     try {

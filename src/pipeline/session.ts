@@ -6,6 +6,7 @@ import { HealthState, JWT_BUNDLE_OUTPUT, X509_OUTPUT, jwtSvidOutput, type Output
 import type { HelperConfig, JwtSvidOutput } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
+import { lockCertDir, type CertDirLock } from './cert-dir-lock.ts';
 import { FilePlan, configuredOutputs, writesX509, x509Picker } from './file-plan.ts';
 import { FileSetWatch } from './file-set-watch.ts';
 import { JwtSvidRenewer } from './jwt-renewal.ts';
@@ -72,6 +73,8 @@ export class Session {
   #filesProblem: string | undefined;
   #skipped = '';
   #closed = false;
+  /** The session's claim on cert_dir: one helper per directory (cert-dir-lock.ts). */
+  #lock: Promise<CertDirLock> | undefined;
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
 
@@ -97,8 +100,14 @@ export class Session {
     return formatEndpointAddress(this.#client.address);
   }
 
+  /** Claims cert_dir, or rejects naming the helper that writes it; start() claims it too. */
+  async lock(): Promise<void> {
+    await (this.#lock ??= lockCertDir(this.config.certDir));
+  }
+
   /** Starts the watches; with a seed, resolves once the seeded material is written. */
   async start(seed?: SessionSeed): Promise<void> {
+    await this.lock();
     const { config } = this;
     this.#metrics.keepOutputs(configuredOutputs(config));
 
@@ -173,6 +182,7 @@ export class Session {
     await Promise.all(this.#sources.map((source) => source.close()));
     this.#client.close();
     await Promise.all([this.#writing, this.#checking]);
+    await this.#lock?.then((lock) => lock.release(), () => undefined);
   }
 
   async #checkUntilQuiet(): Promise<void> {

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startHelper } from '../support/helper-process.ts';
+import { tempDir } from '../support/tmp.ts';
+import { waitFor } from '../support/wait.ts';
+import { server, servedSerial, x509Config } from '../helper/support.ts';
+
+const STARTUP_MS = 30_000;
+
+test('a second helper on a cert_dir a live helper writes refuses to start, naming its pid; one SIGKILLed blocks nothing', async (t) => {
+  const s = await server(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const config = x509Config(s.address, certs);
+  const first = await startHelper(t, await tempDir(t), config);
+  await waitFor(() => servedSerial(certs), { what: 'the first helper\'s files', timeoutMs: STARTUP_MS });
+  const inUse = new RegExp(`^spiffe-helper: cert_dir ${certs} is being written by another spiffe-helper \\(pid ${first.pid}\\)`, 'm');
+  // The copy-pasted config, as a daemon and as a one-shot run; and through another path to the same directory.
+  for (const [what, text] of [
+    ['a daemon', config],
+    ['a one-shot run', `${config}\ndaemon_mode = false`],
+    ['a path with ./ and ..', x509Config(s.address, join(dir, '.', 'certs', '..', 'certs'))],
+  ] as const) {
+    const second = await startHelper(t, await tempDir(t), text);
+    assert.equal(await second.exited(), 1, what);
+    assert.match(second.stderr(), inUse, what);
+  }
+  first.child.kill('SIGKILL');
+  await first.exited();
+  const next = await startHelper(t, await tempDir(t), config);
+  const before = await servedSerial(certs);
+  await s.rotate();
+  await waitFor(async () => ((await servedSerial(certs)) !== before ? true : undefined), { what: 'the next helper to write', timeoutMs: STARTUP_MS });
+  assert.equal(next.child.exitCode, null);
+});
+
+test('a reload onto a cert_dir another helper writes is refused naming its pid; the running pipeline stays', async (t) => {
+  const s = await server(t);
+  const taken = join(await tempDir(t), 'certs');
+  const owner = await startHelper(t, await tempDir(t), x509Config(s.address, taken));
+  await waitFor(() => servedSerial(taken), { what: 'the owner\'s files', timeoutMs: STARTUP_MS });
+  const dir = await tempDir(t);
+  const own = join(dir, 'certs');
+  await mkdir(own);
+  const helper = await startHelper(t, dir, x509Config(s.address, own));
+  await waitFor(() => servedSerial(own), { what: 'the files', timeoutMs: STARTUP_MS });
+  await writeFile(join(dir, 'helper.conf'), x509Config(s.address, taken));
+  const refused = await helper.waitForLog((l) => l.msg.includes('the new config is not applied'), { timeoutMs: STARTUP_MS });
+  assert.match(refused.msg, new RegExp(`cert_dir ${taken} is being written by another spiffe-helper \\(pid ${owner.pid}\\)`));
+  const before = await servedSerial(own);
+  await s.rotate();
+  await waitFor(async () => ((await servedSerial(own)) !== before ? true : undefined), { what: 'the running pipeline to write the rotation', timeoutMs: STARTUP_MS });
+  // Its own directory again: the lock it holds is its own, not another helper's.
+  await writeFile(join(dir, 'helper.conf'), `${x509Config(s.address, own)}\n# back to its own directory\n`);
+  await helper.waitForLog((l) => l.msg === 'applying reloaded config', { timeoutMs: STARTUP_MS });
+});
