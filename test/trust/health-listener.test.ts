@@ -53,6 +53,8 @@ test('a connection that sends nothing is closed within seconds, not held for min
   const socket = connect({ host: '127.0.0.1', port });
   t.after(() => socket.destroy());
   socket.on('error', () => undefined);
+  // Read, so the helper's close (after its 408 answer) is seen.
+  socket.resume();
   let closed = false;
   socket.once('close', () => (closed = true));
   // Node's defaults held it 60 s to headers, checked every 30 s; a slow-loris client held it for good.

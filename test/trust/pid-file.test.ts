@@ -21,7 +21,7 @@ test('pid 1 is never signalled from a pid file: refused before any signal is sen
   await assert.rejects(signalPidFile(pidFile, 'SIGWINCH'), { message: `refusing to signal process 1 from pid file ${pidFile}: it is init (pid 1)` });
 });
 
-test('a FIFO, a link to /dev/zero or a directory as pid file: one line each and a retry, never a wedge; fixed, the signals resume; SIGTERM stops the helper', async (t) => {
+test('a FIFO or a link to /dev/zero as pid file: one line each and a retry, never a wedge; fixed, the signals resume; SIGTERM stops the helper', async (t) => {
   const s = await server(t);
   const dir = await tempDir(t);
   const certs = join(dir, 'certs');
