@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -27,10 +27,6 @@ const PREFIX = '\0spiffe-helper/cert-dir/';
 /** How long a holder has to say its pid; a holder that says nothing is named without one. */
 const ANSWER_MS = 2_000;
 
-export class CertDirInUseError extends Error {
-  override name = 'CertDirInUseError';
-}
-
 export interface CertDirLock {
   /** Gives up this claim; the name is freed once every claim of this process on it is given up. */
   release(): void;
@@ -39,9 +35,9 @@ export interface CertDirLock {
 /** This process's locks by name, counted: a config reload that keeps cert_dir claims the lock it holds. */
 const held = new Map<string, { server: Promise<Server>; claims: number }>();
 
-/** Takes cert_dir for this process, or rejects with a CertDirInUseError naming the helper that holds it. */
+/** Takes cert_dir for this process, or rejects with one line naming the helper that holds it. */
 export async function lockCertDir(certDir: string): Promise<CertDirLock> {
-  const name = `${PREFIX}${createHash('sha256').update(await resolvedPath(certDir)).digest('hex').slice(0, 40)}`;
+  const name = await lockName(certDir);
   let entry = held.get(name);
   if (entry === undefined) {
     entry = { server: listenOnce(name, certDir), claims: 0 };
@@ -68,6 +64,11 @@ export async function lockCertDir(certDir: string): Promise<CertDirLock> {
   };
 }
 
+/** The abstract socket name (NUL first) that stands for cert_dir. */
+export async function lockName(certDir: string): Promise<string> {
+  return `${PREFIX}${createHash('sha256').update(await resolvedPath(certDir)).digest('hex').slice(0, 40)}`;
+}
+
 async function listenOnce(name: string, certDir: string): Promise<Server> {
   // A holder that died between our listen and our connect freed the name: try again, once.
   for (let attempt = 0; ; attempt++) {
@@ -83,8 +84,7 @@ async function listenOnce(name: string, certDir: string): Promise<Server> {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new Error(`cannot lock cert_dir ${certDir}: ${(error as Error).message}`);
       const pid = await holderPid(name);
       if (pid === null && attempt === 0) continue;
-      const who = pid === null || pid === undefined ? 'another spiffe-helper' : `another spiffe-helper (pid ${pid})`;
-      throw new CertDirInUseError(`cert_dir ${certDir} is being written by ${who}: two helpers on one directory overwrite each other's files`);
+      throw new Error(`cert_dir ${certDir} is being written by ${await describeHolder(name, pid ?? undefined)}: two helpers on one directory overwrite each other's files`);
     }
     // The lock never keeps a helper alive by itself.
     server.unref();
@@ -102,6 +102,36 @@ function holderPid(name: string): Promise<number | null | undefined> {
     socket.on('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? null : undefined));
     socket.on('close', () => done(/^\d{1,7}\n/.test(answer) ? Number.parseInt(answer, 10) : undefined));
   });
+}
+
+/**
+ * Who holds the name, as far as /proc can tell: Node cannot ask the kernel for a Unix socket peer's
+ * credentials (SO_PEERCRED), but /proc/net/unix maps the name to its socket's inode and
+ * /proc/<pid>/fd shows whether the pid it claims really holds that socket. Where /proc/<pid>/fd is
+ * not readable (another user's process, without root) the claim is named as a claim.
+ */
+async function describeHolder(name: string, pid: number | undefined): Promise<string> {
+  if (pid === undefined) return 'another spiffe-helper';
+  const inodes = await listeningInodes(name);
+  const sockets = await readdir(`/proc/${pid}/fd`).then(
+    (fds) => Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))),
+    () => undefined,
+  );
+  if (sockets === undefined || inodes.size === 0) return `another spiffe-helper (pid ${pid}, as it says)`;
+  if (sockets.some((target) => inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? ''))) return `another spiffe-helper (pid ${pid})`;
+  return `a process that says it is pid ${pid} but is not (a local user holding the lock's name?)`;
+}
+
+/** The inodes of the listening sockets bound to the abstract name (shown with @ for the NUL). */
+async function listeningInodes(name: string): Promise<Set<string>> {
+  const table = await readFile('/proc/net/unix', 'utf8').catch(() => '');
+  const inodes = new Set<string>();
+  for (const line of table.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path; flag 00010000 marks a listening socket.
+    const [, , , flags, , , inode, path] = line.trim().split(/\s+/);
+    if (path === `@${name.slice(1)}` && flags === '00010000' && inode !== undefined) inodes.add(inode);
+  }
+  return inodes;
 }
 
 /** The absolute path with symlinks resolved as far as it exists; the rest as written. */

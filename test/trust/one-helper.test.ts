@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { lockName } from '../../src/pipeline/index.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -24,7 +26,8 @@ test('a second helper on a cert_dir a live helper writes refuses to start, namin
     ['a path with ./ and ..', x509Config(s.address, join(dir, '.', 'certs', '..', 'certs'))],
   ] as const) {
     const second = await startHelper(t, await tempDir(t), text);
-    assert.equal(await second.exited(), 1, what);
+    const code = await waitFor(() => second.child.exitCode ?? undefined, { what: `${what} to exit`, timeoutMs: STARTUP_MS });
+    assert.equal(code, 1, what);
     assert.match(second.stderr(), inUse, what);
   }
   first.child.kill('SIGKILL');
@@ -55,4 +58,17 @@ test('a reload onto a cert_dir another helper writes is refused naming its pid; 
   // Its own directory again: the lock it holds is its own, not another helper's.
   await writeFile(join(dir, 'helper.conf'), `${x509Config(s.address, own)}\n# back to its own directory\n`);
   await helper.waitForLog((l) => l.msg === 'applying reloaded config', { timeoutMs: STARTUP_MS });
+});
+
+test('a process holding the lock\'s name that lies about its pid is not named as a helper', async (t) => {
+  const s = await server(t);
+  const certs = join(await tempDir(t), 'certs');
+  // Anyone in the network namespace may listen on an abstract name first (SECURITY.md says so).
+  const squatter = createServer((socket) => socket.end(`${process.ppid}\n`));
+  const name = await lockName(certs);
+  await new Promise<void>((done) => squatter.listen(name, done));
+  t.after(() => squatter.close());
+  const helper = await startHelper(t, await tempDir(t), x509Config(s.address, certs));
+  assert.equal(await helper.exited(), 1);
+  assert.match(helper.stderr(), new RegExp(`cert_dir ${certs} is being written by a process that says it is pid ${process.ppid} but is not`));
 });
