@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
  * from a timeout). The lock is a listening Linux abstract Unix socket instead: the kernel frees its
  * name when the process dies, however it dies, and a second listen() on the name fails with
  * EADDRINUSE. The holder answers a connection with its pid, so the helper refused can name it.
+ * Node opens sockets close-on-exec, so a wrapped program never inherits (and outlives with) the lock.
  *
  * The name comes from cert_dir's resolved path (symlinks, `.` and `..` resolved as far as the
  * directory exists), not from its device and inode: cert_dir is often created by the helper's first
@@ -42,7 +43,8 @@ export async function lockCertDir(certDir: string): Promise<CertDirLock> {
   if (entry === undefined) {
     entry = { server: listenOnce(name, certDir), claims: 0 };
     held.set(name, entry);
-    entry.server.catch(() => held.delete(name));
+    const failed = entry;
+    failed.server.catch(() => held.get(name) === failed && held.delete(name));
   }
   const claimed = entry;
   claimed.claims++;

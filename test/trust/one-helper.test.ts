@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { lockName } from '../../src/pipeline/index.ts';
@@ -18,14 +18,15 @@ test('a second helper on a cert_dir a live helper writes refuses to start, namin
   const config = x509Config(s.address, certs);
   const first = await startHelper(t, await tempDir(t), config);
   await waitFor(() => servedSerial(certs), { what: 'the first helper\'s files', timeoutMs: STARTUP_MS });
-  const inUse = new RegExp(`^spiffe-helper: cert_dir ${certs} is being written by another spiffe-helper \\(pid ${first.pid}\\)`, 'm');
-  // The copy-pasted config, as a daemon and as a one-shot run; and through another path to the same directory.
-  for (const [what, text] of [
-    ['a daemon', config],
-    ['a one-shot run', `${config}\ndaemon_mode = false`],
-    ['a path with ./ and ..', x509Config(s.address, join(dir, '.', 'certs', '..', 'certs'))],
+  // The copy-pasted config, as a daemon and as a one-shot run; and the same directory by another path
+  // (relative to the working directory, the directory above it).
+  for (const [what, text, named, cwd] of [
+    ['a daemon', config, certs, await tempDir(t)],
+    ['a one-shot run', `${config}\ndaemon_mode = false`, certs, await tempDir(t)],
+    ['a relative path', x509Config(s.address, 'certs'), certs, dir],
   ] as const) {
-    const second = await startHelper(t, await tempDir(t), text);
+    const inUse = new RegExp(`^spiffe-helper: cert_dir ${named} is being written by another spiffe-helper \\(pid ${first.pid}\\)`, 'm');
+    const second = await startHelper(t, cwd, text);
     const code = await waitFor(() => second.child.exitCode ?? undefined, { what: `${what} to exit`, timeoutMs: STARTUP_MS });
     assert.equal(code, 1, what);
     assert.match(second.stderr(), inUse, what);
@@ -71,4 +72,14 @@ test('a process holding the lock\'s name that lies about its pid is not named as
   const helper = await startHelper(t, await tempDir(t), x509Config(s.address, certs));
   assert.equal(await helper.exited(), 1);
   assert.match(helper.stderr(), new RegExp(`cert_dir ${certs} is being written by a process that says it is pid ${process.ppid} but is not`));
+});
+
+test('the lock stands for the directory, not the spelling of its path: symlinks resolved, also before it exists', async (t) => {
+  const dir = await tempDir(t);
+  const alias = join(await tempDir(t), 'alias');
+  await symlink(dir, alias);
+  assert.equal(await lockName(join(alias, 'certs')), await lockName(join(dir, 'certs')), 'cert_dir not created yet');
+  await mkdir(join(dir, 'certs'));
+  assert.equal(await lockName(join(alias, 'certs')), await lockName(join(dir, 'certs')), 'cert_dir created');
+  assert.notEqual(await lockName(join(dir, 'other')), await lockName(join(dir, 'certs')));
 });
