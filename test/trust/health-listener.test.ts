@@ -37,6 +37,7 @@ test('thousands of idle connections to the health listener: its sockets stay cap
   const attackers = 3 * MAX_CONNECTIONS + 1_000;
   for (let i = 0; i < attackers; i += 100) await Promise.all(Array.from({ length: 100 }, () => idleConnection(port, sockets)));
   const held = openDescriptors(helper.pid);
+  t.diagnostic(`${held} descriptors open with ${attackers} idle connections (${baseline} before)`);
   assert.ok(held <= baseline + MAX_CONNECTIONS + 8, `${held} descriptors open with ${attackers} idle connections (${baseline} before; cap ${MAX_CONNECTIONS})`);
   const response = await fetch(`http://127.0.0.1:${port}/ready`);
   assert.equal(response.status, 200, await response.text());
