@@ -39,10 +39,12 @@ COPY config/helper.conf /etc/spiffe-helper/helper.conf
 # keyed on) so that a read-only root filesystem costs nothing at start: the launcher's compile cache
 # reads it and never needs to write.
 ENV NODE_COMPILE_CACHE=/opt/spiffe-helper/compile-cache
-RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js", "-version"]
+RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js", "-version"]
 # distroless's nonroot user, by number so that runAsNonRoot can verify it. Run as the wrapped
 # program's user instead when the helper must signal it in a shared process namespace.
 USER 65532:65532
-# A 1 MB young generation: 3-4 MiB less memory, no cost in start-up or rotation latency (BENCHMARKS.md).
-ENTRYPOINT ["/usr/local/bin/tini", "--", "/nodejs/bin/node", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js"]
+# --disable-sigusr1: SIGUSR1 never opens Node's inspector, not even before the helper's own code runs
+# (SECURITY.md). A 1 MB young generation: 3-4 MiB less memory, no cost in start-up or rotation latency
+# (BENCHMARKS.md).
+ENTRYPOINT ["/usr/local/bin/tini", "--", "/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js"]
 CMD ["-config", "/etc/spiffe-helper/helper.conf"]

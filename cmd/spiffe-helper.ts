@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: no code runs before the debugger signals are disarmed.
+import { logDebugSignals } from './debug-signals.ts';
 import { existsSync } from 'node:fs';
 import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
 import { createLogger, errorMessage } from '../src/log/index.ts';
@@ -73,6 +75,7 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
   }
 
   const log = await createLogger({ level: config.logLevel, format: config.logFormat });
+  logDebugSignals(log);
   for (const warning of config.warnings) log.warn(warning);
   if (config.fileLayoutChoice !== undefined) log.info({ dir: config.certDir }, `file_layout = "files": ${config.fileLayoutChoice}`);
   if (!config.daemonMode) {

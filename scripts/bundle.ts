@@ -24,6 +24,8 @@ if (have[0] < need[0] || (have[0] === need[0] && have[1] < need[1])) {
 // The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
 // it in $NODE_COMPILE_CACHE, else in the temp dir; where it cannot write there, it runs without.
 const LAUNCHER_SOURCE = `#!/usr/bin/env node
+// Before anything else: with a listener, SIGUSR1 opens no inspector and SIGUSR2 ends nothing (SECURITY.md).
+for (const signal of ['SIGUSR1', 'SIGUSR2']) process.on(signal, () => {});
 ${NODE_CHECK}
 // spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
 // later starts skip compiling it.

@@ -62,6 +62,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     holdYoungGeneration();
+    // Before anything is started: a cert_dir another helper writes ends the start here.
+    await this.#session.lock();
     const { config } = this.#session;
     this.#program = await this.#newProgram(config);
     this.#notifier = this.#newNotifier(config);
@@ -104,6 +106,7 @@ export class Daemon {
       const config = await parseConfig(text, this.#options.config);
       for (const warning of config.warnings) this.#log.warn(warning);
       next = this.#newSession(config);
+      await next.lock();
       listener = await this.#listen(config);
       if (!sameProgram(previous.config, config)) program = await this.#newProgram(config);
     } catch (error) {

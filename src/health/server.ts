@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { METRICS_PATH } from './paths.ts';
+import { limitConnections } from './connection-limit.ts';
 import type { HealthReport, HealthState } from './state.ts';
 import { errorMessage } from '../log/index.ts';
 
@@ -32,6 +33,19 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Clients get seconds, not Node's minutes: probes send one short request and read one short answer.
+ * Slow or silent clients (headers not sent, a request never finished, keep-alive left idle) are
+ * closed within a few seconds, checked every second, so none holds a connection for long.
+ */
+const CLIENT_LIMITS = {
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  keepAliveTimeout: 2_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
+const IDLE_SOCKET_MS = 10_000;
+
+/**
  * Serves /live and /ready (paths configurable): 200 when ok, 503 with the reasons otherwise; and
  * /metrics when given.
  */
@@ -39,7 +53,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   // Loaded here, not at the top: importing node:http also loads Node's fetch (undici), which a helper
   // without a health listener (and every one-shot run) never needs.
   const { createServer } = await import('node:http');
-  const server = createServer((request, response) => {
+  const server = createServer(CLIENT_LIMITS, (request, response) => {
     // The raw target, not `new URL()`: a malformed target must not throw inside the listener.
     const path = (request.url ?? '/').split('?', 1)[0];
     if (path === METRICS_PATH && options.metrics !== undefined) return serveMetrics(options.metrics, request, response);
@@ -61,6 +75,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       response.end(request.method === 'HEAD' ? undefined : json);
     });
   });
+  limitConnections(server);
+  // A client that stops reading mid-answer: its socket is closed after this long without progress.
+  server.setTimeout(IDLE_SOCKET_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const why = (error.code === undefined ? undefined : LISTEN_ERRORS[error.code]) ?? error.message;

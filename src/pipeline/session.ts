@@ -6,6 +6,7 @@ import { HealthState } from '../health/index.ts';
 import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type HelperConfig, type JwtSvidOutput, type OutputName } from '../config/index.ts';
 import { errorMessage, toError, type Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
+import { lockCertDir, type CertDirLock } from './cert-dir-lock.ts';
 import { FilePlan, writesX509, x509Picker } from './file-plan.ts';
 import { DriftGuard } from './drift-guard.ts';
 import { FirstWriteGate } from './first-write.ts';
@@ -56,6 +57,8 @@ export class Session {
   #fatal = false;
   #skipped = '';
   #closed = false;
+  /** The session's claim on cert_dir: one helper per directory (cert-dir-lock.ts). */
+  #lock: Promise<CertDirLock> | undefined;
   /** The newest reason the session is not complete, for one-shot failures and logs. */
   lastProblem: string | undefined;
   /** The SPIFFE ID of the X.509-SVID the files follow (the first to expire), once one is accepted. */
@@ -96,8 +99,14 @@ export class Session {
     return formatEndpointAddress(this.#client.address);
   }
 
+  /** Claims cert_dir, or rejects naming the helper that writes it; start() claims it too. */
+  async lock(): Promise<void> {
+    await (this.#lock ??= lockCertDir(this.config.certDir));
+  }
+
   /** Starts the watches; with a seed, resolves once the seeded material is written. */
   async start(seed?: SessionSeed): Promise<void> {
+    await this.lock();
     const { config } = this;
     this.#metrics.keepOutputs(configuredOutputs(config));
 
@@ -163,6 +172,7 @@ export class Session {
     await Promise.all(this.#sources.map((source) => source.close()));
     this.#client.close();
     await settled;
+    await this.#lock?.then((lock) => lock.release(), () => undefined);
   }
 
   /**

@@ -2,6 +2,8 @@ export { describeExit, exitCodeOf, stopExitCode, type ExitStatus } from './exit-
 export type { ProcessLogger } from './logger.ts';
 export { Notifier, type NotifierOptions } from './notifier.ts';
 export { parentDeathPrefix } from './parent-death.ts';
-export { runReloadCommand, signalPidFile } from './reload.ts';
+export { signalPidFile } from './pid-file.ts';
+export { runReloadCommand } from './reload.ts';
+export type { SignalTarget } from './signal-target.ts';
 export { CommandNotFoundError, resolveCommand } from './resolve-command.ts';
 export { WrappedProgram, type ProgramEvents, type ProgramSpec } from './wrapped-program.ts';

@@ -1,7 +1,8 @@
 import type { RenewAction } from '../config/index.ts';
 import { Backoff, type BackoffPolicy } from '../workload/index.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
-import { runReloadCommand, signalPidFile } from './reload.ts';
+import { signalPidFile } from './pid-file.ts';
+import { runReloadCommand } from './reload.ts';
 import type { WrappedProgram } from './wrapped-program.ts';
 import { errorMessage } from '../log/index.ts';
 
@@ -175,8 +176,9 @@ export class Notifier {
           else if (pidFile === undefined) this.#log.info({ signal }, 'the program is not running: nothing to signal');
         }
         if (pidFile !== undefined) {
-          const pid = await signalPidFile(pidFile, signal!);
-          this.#log.info({ signal, pid, pidFile }, 'signalled the pid-file process');
+          // Whose process it is: the kernel let the helper signal it, the log says who that was.
+          const { pid, uid } = await signalPidFile(pidFile, signal!);
+          this.#log.info({ signal, pid, uid: uid ?? 'unknown', pidFile }, 'signalled the pid-file process');
         }
         return;
       }

@@ -1,40 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StdoutStderrOption } from 'execa';
 import { loadExeca } from './load-execa.ts';
 import { resolveCommand } from './resolve-command.ts';
-
-/** Linux's PID_MAX_LIMIT: a larger number in a pid file is garbage, not a process. */
-const MAX_PID = 4_194_304;
-
-/**
- * Reads the pid afresh (the first line, as PostgreSQL's postmaster.pid has it) and sends `signal` to
- * that process; resolves with the pid. Errors say which file and what is wrong with it.
- */
-export async function signalPidFile(path: string, signal: NodeJS.Signals): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read pid file ${path}: ${code === 'ENOENT' ? 'no such file (is the server started?)' : (error as Error).message}`);
-  }
-  const first = text.split('\n', 1)[0]!.trim();
-  if (first === '') throw new Error(`pid file ${path} is empty`);
-  // Only digits: 0 and negative numbers would signal whole process groups.
-  const pid = /^\d{1,7}$/.test(first) ? Number(first) : 0;
-  if (pid < 1 || pid > MAX_PID) throw new Error(`pid file ${path} does not start with a process id: ${JSON.stringify(first.slice(0, 40))}`);
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ESRCH' ? 'no such process (a stale pid file?)' : code === 'EPERM' ? 'permission denied' : (error as Error).message;
-    throw new Error(`cannot send ${signal} to process ${pid} from pid file ${path}: ${why}`);
-  }
-  return pid;
-}
 
 const STDERR_TAIL_CHARS = 400;
 

@@ -161,6 +161,7 @@ test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a 
   assert.match(user ?? '', /^USER [1-9]\d*:[1-9]\d*$/, 'a numeric, non-root uid:gid');
   const entrypoint = JSON.parse(finalStage.find((line) => line.startsWith('ENTRYPOINT '))!.slice('ENTRYPOINT '.length)) as string[];
   assert.deepEqual(entrypoint.slice(0, 3), ['/usr/local/bin/tini', '--', '/nodejs/bin/node']);
+  assert.ok(entrypoint.includes('--disable-sigusr1'), 'SIGUSR1 opens no inspector, even before the launcher runs');
   assert.equal(entrypoint.at(-1), `/opt/spiffe-helper/${basename(pkg.bin['spiffe-helper']!)}`);
   const labels = Object.fromEntries(
     [...finalStage.filter((line) => line.startsWith('LABEL ')).join(' ').matchAll(/(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),

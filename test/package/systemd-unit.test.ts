@@ -59,6 +59,7 @@ test('the unit: Type=notify, a dedicated user, writes only the config\'s cert_di
   const bin = pkg.bin['spiffe-helper']!.replace(/^\.\//, '').replace(/[.]/g, '\\.');
   // Node flags may come before the script (memory tuning).
   assert.match(one('ExecStart')!, new RegExp(`^/usr/bin/node (--\\S+ )*/opt/spiffe-helper/${bin} -config /etc/spiffe-helper/helper\\.conf$`));
+  assert.match(one('ExecStart')!, /^\/usr\/bin\/node (--\S+ )*--disable-sigusr1 /, 'SIGUSR1 opens no inspector, even before the launcher runs');
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
 });
 

@@ -15,9 +15,9 @@ test('signalPidFile reads the pid afresh at each call and signals that process',
   const [pidA, pidB] = [await a.ready(), await b.ready()];
   const pidFile = join(a.dir, 'server.pid');
   await writeFile(pidFile, `${pidA}\n/var/lib/postgresql/data\n1700000000\n`);
-  assert.equal(await signalPidFile(pidFile, 'SIGUSR1'), pidA, 'the first line, as in postmaster.pid');
+  assert.equal((await signalPidFile(pidFile, 'SIGUSR1')).pid, pidA, 'the first line, as in postmaster.pid');
   await writeFile(pidFile, ` ${pidB} \n`);
-  assert.equal(await signalPidFile(pidFile, 'SIGHUP'), pidB);
+  assert.equal((await signalPidFile(pidFile, 'SIGHUP')).pid, pidB);
   await waitFor(async () => (await a.count('SIGUSR1')) === 1 && (await b.count('SIGHUP')) === 1, { what: 'each recorder to get its signal' });
   assert.equal(await a.count('SIGHUP'), 0);
   assert.equal(await b.count('SIGUSR1'), 0);
