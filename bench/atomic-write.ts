@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSetWriter, type OutputFile } from '../src/output/index.ts';
+import { FileSetWriter, type OutputFile } from '../src/helper/output/index.ts';
 
 const READER = new URL('../test/output/fixtures/pair-reader.ts', import.meta.url).pathname;
 

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { request, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { X509Source, authorizeId, createHttpsServer, pickHint, tlsClientOptions, verifyX509Svid } from '../src/index.ts';
+import { X509Source, authorizeId, createHttpsServer, pickHint, tlsClientOptions, verifyX509Svid } from '../src/spiffe/index.ts';
 import { WorkloadApiTestServer } from '../test/support/workload-api-server.ts';
 
 function get(port: number, options: object): Promise<void> {

@@ -10,7 +10,7 @@ export interface CommandLine {
   readonly daemonMode: boolean | undefined;
   /** 'check-config': -check=config, the config alone, not against this machine (cert_dir, cmd). */
   readonly action: 'run' | 'check' | 'check-config' | 'version' | 'help';
-  /** -dev[=<SPIFFE ID>]: run against an in-process development Workload API (src/dev); absent: not asked. */
+  /** -dev[=<SPIFFE ID>]: run against an in-process development Workload API (src/spiffe/dev); absent: not asked. */
   readonly dev?: { readonly spiffeId: string | undefined };
 }
 

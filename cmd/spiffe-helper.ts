@@ -2,11 +2,11 @@
 // First: no code runs before the debugger signals are disarmed.
 import { logDebugSignals } from './debug-signals.ts';
 import { existsSync } from 'node:fs';
-import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/config/index.ts';
-import { createLogger, errorMessage } from '../src/log/index.ts';
-import { checkOutputDirectory } from '../src/output/index.ts';
-import { loadDaemon, runOnce } from '../src/daemon/index.ts';
-import { VERSION } from '../src/version.ts';
+import { configuredByEnvironment, loadConfig, describeChosen, describeConfig, type ConfigInputs, type HelperConfig } from '../src/helper/config/index.ts';
+import { createLogger, errorMessage } from '../src/helper/log/index.ts';
+import { checkOutputDirectory } from '../src/helper/output/index.ts';
+import { loadDaemon, runOnce } from '../src/helper/run/index.ts';
+import { VERSION } from '../src/spiffe/version.ts';
 import { DEFAULT_CONFIG_FILE, USAGE, UsageError, parseCommandLine, type CommandLine } from './args.ts';
 
 /** Exit codes, as the Go helper uses them: 0 success, 1 error, 2 bad command line. */
@@ -19,7 +19,7 @@ const EXIT_USAGE = 2;
  */
 function configInputs(commandLine: CommandLine, env: NodeJS.ProcessEnv, devAgentAddress: string | undefined): ConfigInputs {
   const file = commandLine.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) || !configuredByEnvironment(env) ? DEFAULT_CONFIG_FILE : undefined);
-  const command = async (command: string): Promise<unknown> => (await import('../src/process/index.ts')).resolveCommand(command, env);
+  const command = async (command: string): Promise<unknown> => (await import('../src/helper/program/index.ts')).resolveCommand(command, env);
   // -check=config checks the config alone: cert_dir and cmd belong to the machine it is for.
   const host = commandLine.action === 'check-config' ? undefined : { env, command, directory: checkOutputDirectory };
   return { file, env, flags: { daemonMode: commandLine.daemonMode, devAgentAddress }, ...(host === undefined ? {} : { host }) };

@@ -2,7 +2,7 @@
 // dist/bin/spiffe-helper.js: what the package's `bin` and the container image run. Node then reads
 // and compiles one file instead of resolving and loading a few hundred (cmd/, src/, and every
 // dependency's modules), which was most of a one-shot run's start-up.
-// The library entry (dist/src/index.js) stays unbundled, built by tsc, for programs that import it.
+// The library entry (dist/src/spiffe/index.js) stays unbundled, built by tsc, for programs that import it.
 import { build, type Plugin } from 'esbuild';
 import { chmod, writeFile } from 'node:fs/promises';
 

@@ -1,15 +1,15 @@
-// The Workload API's protobuf descriptor, prepared once at build time: src/workload/workload.proto
+// The Workload API's protobuf descriptor, prepared once at build time: src/spiffe/workload/workload.proto
 // (and google/protobuf/struct.proto, which it imports) as protobufjs JSON, which
-// src/workload/proto.ts hands to @grpc/proto-loader's fromJSON. No .proto text is parsed when the
+// src/spiffe/workload/proto.ts hands to @grpc/proto-loader's fromJSON. No .proto text is parsed when the
 // helper or the library starts.
 //
-//   node scripts/proto-descriptor.ts           writes src/workload/workload-descriptor.json
+//   node scripts/proto-descriptor.ts           writes src/spiffe/workload/workload-descriptor.json
 //   node scripts/proto-descriptor.ts --check   exits 1 when that file does not match the .proto
 import { readFile, writeFile } from 'node:fs/promises';
 import protobuf from 'protobufjs';
 
-const PROTO = new URL('../src/workload/workload.proto', import.meta.url).pathname;
-const DESCRIPTOR = new URL('../src/workload/workload-descriptor.json', import.meta.url).pathname;
+const PROTO = new URL('../src/spiffe/workload/workload.proto', import.meta.url).pathname;
+const DESCRIPTOR = new URL('../src/spiffe/workload/workload-descriptor.json', import.meta.url).pathname;
 
 /** The descriptor as written: field names as in the .proto (keepCase), as proto.ts reads them. */
 export function workloadDescriptorJson(): string {

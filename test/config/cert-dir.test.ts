@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describeConfig, parseConfig } from '../../src/config/index.ts';
+import { describeConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { HELPER_ENTRY } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509, refuse } from './support.ts';

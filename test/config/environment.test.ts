@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ConfigError, describeConfig, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { ConfigError, describeConfig, loadConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509 } from './support.ts';
 import { HELPER_ENTRY } from '../support/helper-process.ts';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { HELPER_ENTRY } from '../support/helper-process.ts';
 

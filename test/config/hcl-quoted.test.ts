@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ConfigError, parseConfig, type HelperConfig } from '../../src/config/index.ts';
+import { ConfigError, parseConfig, type HelperConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509 } from './support.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describeConfig, parseConfig } from '../../src/config/index.ts';
+import { describeConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { X509, refuse } from './support.ts';
 
 
@@ -110,7 +110,7 @@ test('TOML start-up never loads the HCL parser; an HCL file does', async () => {
     `import { registerHooks } from 'node:module';
      let loaded = false;
      registerHooks({ resolve(specifier, context, next) { if (specifier === 'js-hcl-parser') loaded = true; return next(specifier, context); } });
-     const { parseConfig } = await import(${JSON.stringify(new URL('../../src/config/index.ts', import.meta.url).href)});
+     const { parseConfig } = await import(${JSON.stringify(new URL('../../src/helper/config/index.ts', import.meta.url).href)});
      await parseConfig(${JSON.stringify(text)}, 'helper.conf');
      console.log(loaded);`;
   const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, describeConfig, formatDuration, loadConfig, parseConfig } from '../../src/config/index.ts';
+import { ConfigError, describeConfig, formatDuration, loadConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const examples = new URL('../../config/', import.meta.url).pathname;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig, parseConfig } from '../../src/config/index.ts';
+import { loadConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509 } from './support.ts';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig, type ConfigInputs } from '../../src/config/index.ts';
-import { resolveCommand } from '../../src/process/index.ts';
+import { parseConfig, type ConfigInputs } from '../../src/helper/config/index.ts';
+import { resolveCommand } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509, refuse } from './support.ts';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig, type ConfigInputs } from '../../src/config/index.ts';
+import { ConfigError, parseConfig, type ConfigInputs } from '../../src/helper/config/index.ts';
 
 /** The three X.509 file names: the smallest complete config, lines 1-3. */
 export const X509 = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\n';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeConfig, parseConfig } from '../../src/config/index.ts';
+import { describeConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { X509, refuse } from './support.ts';
 
 

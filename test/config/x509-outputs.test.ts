@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeConfig, parseConfig } from '../../src/config/index.ts';
+import { describeConfig, parseConfig } from '../../src/helper/config/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { refuse } from './support.ts';
 

@@ -5,10 +5,10 @@ import { X509Certificate } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/dev/index.ts';
-import { JwtSource, SpiffeIdError, WorkloadApiClient, X509Source, certificatesToPem, type X509SourceUpdate } from '../../src/index.ts';
+import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/spiffe/dev/index.ts';
+import { JwtSource, SpiffeIdError, WorkloadApiClient, X509Source, certificatesToPem, type X509SourceUpdate } from '../../src/spiffe/index.ts';
 import { credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { SpiffeWorkloadApi } from '../../src/workload/proto.ts';
+import { SpiffeWorkloadApi } from '../../src/spiffe/workload/proto.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -20,11 +20,11 @@ const examples = await docExamples(join(root, 'docs', 'library.md'));
 
 type T = { after(fn: () => unknown): void };
 
-/** The examples as files, and a hook that resolves 'spiffe-helper' to src/index.ts. */
+/** The examples as files, and a hook that resolves 'spiffe-helper' to src/spiffe/index.ts. */
 async function prepare(t: T): Promise<{ dir: string; args: (name: string) => string[] }> {
   const dir = await tempDir(t, 'library-doc-');
   for (const [name, code] of examples) await writeFile(join(dir, `${name}.ts`), code);
-  const entry = pathToFileURL(join(root, 'src', 'index.ts')).href;
+  const entry = pathToFileURL(join(root, 'src', 'spiffe', 'index.ts')).href;
   await writeFile(
     join(dir, 'resolve-package.ts'),
     `import { registerHooks } from 'node:module';

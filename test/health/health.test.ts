@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
-import { HealthState, startHealthServer, type HealthBody } from '../../src/health/index.ts';
+import { HealthState, startHealthServer, type HealthBody } from '../../src/helper/health/index.ts';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 

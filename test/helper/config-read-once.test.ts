@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { loadDaemon } from '../../src/daemon/index.ts';
-import { nullLogger } from '../../src/log/index.ts';
+import { loadConfig } from '../../src/helper/config/index.ts';
+import { loadDaemon } from '../../src/helper/run/index.ts';
+import { nullLogger } from '../../src/helper/log/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { server as agent, x509Config } from './support.ts';

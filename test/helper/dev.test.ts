@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { X509Source } from '../../src/index.ts';
+import { X509Source } from '../../src/spiffe/index.ts';
 import { HELPER_ENTRY, startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { FileSetWriter } from '../../src/output/index.ts';
+import { FileSetWriter } from '../../src/helper/output/index.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { JwtSvidRenewer } from '../../src/pipeline/jwt-renewal.ts';
-import { WorkloadApiError } from '../../src/workload/index.ts';
-import { jwtSvidRenewalTime } from '../../src/sources/index.ts';
-import { SpiffeId, type JwtSvid } from '../../src/svid/index.ts';
+import { JwtSvidRenewer } from '../../src/helper/pipeline/jwt-renewal.ts';
+import { WorkloadApiError } from '../../src/spiffe/workload/index.ts';
+import { jwtSvidRenewalTime } from '../../src/spiffe/sources/index.ts';
+import { SpiffeId, type JwtSvid } from '../../src/spiffe/svid/index.ts';
 import { waitFor } from '../support/wait.ts';
 
 test('JWT-SVID renewal retries a failing source with the one Backoff policy, capped as configured', async (t) => {

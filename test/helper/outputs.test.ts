@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodePem } from '../../src/svid/index.ts';
+import { decodePem } from '../../src/spiffe/svid/index.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { TrustDomain, decodePem, parseJwtBundle, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/svid/index.ts';
-import type { X509Context } from '../../src/workload/index.ts';
-import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/pipeline/render.ts';
+import { TrustDomain, decodePem, parseJwtBundle, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/spiffe/svid/index.ts';
+import type { X509Context } from '../../src/spiffe/workload/index.ts';
+import { renderJwtBundleFile, renderX509Files, type X509RenderPlan } from '../../src/helper/pipeline/render.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { NO_FILES, renderPlan } from '../render/support.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { createLogger, nullLogger } from '../../src/log/index.ts';
+import { createLogger, nullLogger } from '../../src/helper/log/index.ts';
 
 async function capture(level: string, format: 'json' | 'text') {
   const stream = new PassThrough();
@@ -79,7 +79,7 @@ test('logging does not change the caller\'s object', async () => {
 });
 
 test('stderr by default, nothing lost at exit, and nothing keeps the process alive', { timeout: 30_000 }, async (t) => {
-  const logger = new URL('../../src/log/index.ts', import.meta.url).href;
+  const logger = new URL('../../src/helper/log/index.ts', import.meta.url).href;
   for (const format of ['json', 'text'] as const) {
     // The child logs and exits at once; it must end by itself, with the line on stderr.
     const script = `import { createLogger } from ${JSON.stringify(logger)};

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HealthState, startHealthServer } from '../../src/health/index.ts';
-import { HelperMetrics, metricsExposition } from '../../src/metrics/index.ts';
+import { HealthState, startHealthServer } from '../../src/helper/health/index.ts';
+import { HelperMetrics, metricsExposition } from '../../src/helper/metrics/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { noPrometheus, promtoolCheck, sample } from './support.ts';
 

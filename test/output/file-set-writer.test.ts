@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSetWriter, OutputError, type OutputFile } from '../../src/output/index.ts';
+import { FileSetWriter, OutputError, type OutputFile } from '../../src/helper/output/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -37,7 +37,7 @@ test('the layout: visible symlinks into ..data, modes applied whatever the umask
   const root = await tempDir(t);
   for (const umask of ['077', '000']) {
     const dir = join(root, `umask-${umask}`, 'nested');
-    const script = `process.umask(0o${umask}); const { FileSetWriter } = await import(${JSON.stringify(new URL('../../src/output/index.ts', import.meta.url).href)});
+    const script = `process.umask(0o${umask}); const { FileSetWriter } = await import(${JSON.stringify(new URL('../../src/helper/output/index.ts', import.meta.url).href)});
 await new FileSetWriter(${JSON.stringify(dir)}).write([{ name: 'cert.pem', content: 'c', mode: 0o644 }, { name: 'key.pem', content: 'k', mode: 0o600 }]);`;
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);

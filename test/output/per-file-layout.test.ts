@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, chown, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSetWriter, type OutputFile } from '../../src/output/index.ts';
-import { DirHandle } from '../../src/output/dir-handle.ts';
+import { FileSetWriter, type OutputFile } from '../../src/helper/output/index.ts';
+import { DirHandle } from '../../src/helper/output/dir-handle.ts';
 import { canActAsOtherUser, createOtherUser } from '../support/other-user.ts';
 import { tempDir } from '../support/tmp.ts';
 
@@ -86,7 +86,7 @@ test('a helper that is not root walks through a directory it may pass but not re
   await mkdir(join(passOnly, 'certs'), { recursive: true });
   await chmod(passOnly, 0o711);
   await chown(join(passOnly, 'certs'), user.uid, user.gid);
-  const script = `const { FileSetWriter } = await import(${JSON.stringify(new URL('../../src/output/index.ts', import.meta.url).href)});
+  const script = `const { FileSetWriter } = await import(${JSON.stringify(new URL('../../src/helper/output/index.ts', import.meta.url).href)});
 await new FileSetWriter(${JSON.stringify(join(passOnly, 'certs'))}).write([{ name: 'svid.pem', content: 'cert', mode: 0o644 }]);`;
   await user.run([process.execPath, '--input-type=module', '-e', script]);
   assert.equal(await readFile(join(passOnly, 'certs', 'svid.pem'), 'utf8'), 'cert');

@@ -30,7 +30,7 @@ async function pack(dir: string): Promise<{ tarball: string; files: string[] }> 
 test('docs/install.md from the packed tarball: install into a prefix, -check each shipped config, verify the unit', { timeout: 300_000 }, async (t) => {
   const dir = await tempDir(t);
   const { tarball, files } = await pack(dir);
-  for (const needed of ['deploy/systemd/spiffe-helper.service', 'deploy/systemd/helper.conf', 'docs/install.md', 'config/dev.conf', 'dist/bin/spiffe-helper.js', 'dist/src/dev/index.js']) {
+  for (const needed of ['deploy/systemd/spiffe-helper.service', 'deploy/systemd/helper.conf', 'docs/install.md', 'config/dev.conf', 'dist/bin/spiffe-helper.js', 'dist/src/spiffe/dev/index.js']) {
     assert.ok(files.includes(needed), `the tarball carries ${needed}`);
   }
   // Step 2: the tarball into the prefix, then only its runtime dependencies, without install scripts.

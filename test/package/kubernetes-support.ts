@@ -13,7 +13,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { parseConfig, type HelperConfig } from '../../src/config/index.ts';
+import { parseConfig, type HelperConfig } from '../../src/helper/config/index.ts';
 
 export const KUBERNETES_DIR = new URL('../../deploy/kubernetes/', import.meta.url).pathname;
 

@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
-import { SpiffeId } from '../../src/svid/index.ts';
-import { parseEndpointAddress } from '../../src/workload/index.ts';
+import { SpiffeId } from '../../src/spiffe/svid/index.ts';
+import { parseEndpointAddress } from '../../src/spiffe/workload/index.ts';
 import { checkRestricted, KUBERNETES_DIR, loadManifest, mebibytes, uidOf, type Doc, type Manifest, type Workload } from './kubernetes-support.ts';
 
 const CSI_SOCKET = '/spiffe-workload-api/spire-agent.sock';

@@ -7,12 +7,12 @@ import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import * as library from '../../src/index.ts';
+import * as library from '../../src/spiffe/index.ts';
 import { docExamples } from '../support/doc-examples.ts';
 import { tempDir } from '../support/tmp.ts';
 import { spireUnavailable } from '../support/spire.ts';
 import { GO_HELPER } from '../../bench/contenders.ts';
-import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/dev/index.ts';
+import { startDevWorkloadApi, type DevWorkloadApi } from '../../src/spiffe/dev/index.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -33,7 +33,7 @@ test('the library entry exports the client and the SVID types', () => {
   for (const name of ['WorkloadApiClient', 'parseEndpointAddress', 'WorkloadApiError', 'SpiffeId', 'TrustDomain', 'parseX509Svid', 'verifyX509Svid', 'validateJwtSvid', 'parseJwtBundle']) {
     assert.equal(typeof (library as Record<string, unknown>)[name], 'function', name);
   }
-  assert.equal(library.VERSION, pkg.version, 'src/version.ts follows package.json');
+  assert.equal(library.VERSION, pkg.version, 'src/spiffe/version.ts follows package.json');
 });
 
 const USE_LIBRARY = join(root, 'test', 'package', 'fixtures', 'use-library.ts');
@@ -63,7 +63,7 @@ async function mtlsApi(t: { after(fn: () => unknown): void }): Promise<DevWorklo
 }
 
 test('the library entry loads none of the command\'s dependencies (pino, chokidar, execa, toml) nor its modules', async (t) => {
-  const { loaded, exports } = await useLibrary(t, process.execPath, join(root, 'src', 'index.ts'));
+  const { loaded, exports } = await useLibrary(t, process.execPath, join(root, 'src', 'spiffe', 'index.ts'));
   assert.ok(loaded.some((url) => url.includes('/node_modules/@grpc/grpc-js/')), 'the module recorder sees what the library loads');
   assert.deepEqual(loaded.filter((url) => CLI_ONLY.test(url)), []);
   for (const name of ['X509Source', 'JwtSource', 'BundleSource', 'tlsClientOptions', 'createHttpsServer', 'createTlsServer', 'createHttp2SecureServer', 'grpcCredentials', 'authorizeId', 'verifyX509Svid', 'fetchX509Svid', 'fetchJwtSvid']) {

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startDevWorkloadApi } from '../../src/dev/index.ts';
+import { startDevWorkloadApi } from '../../src/spiffe/dev/index.ts';
 import { HELPER_SOURCE } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -19,7 +19,7 @@ const HEAVY = {
   'the pretty printer': /\/node_modules\/pino-pretty\//,
   'the metrics exposition': /\/node_modules\/prom-client\//,
   'the HCL parser': /\/node_modules\/js-hcl-parser\//,
-  // Certificates are read by src/svid's DER walker and PKCS#12 is written by src/render's encoder.
+  // Certificates are read by src/spiffe/svid's DER walker and PKCS#12 is written by src/helper/formats's encoder.
   'an ASN.1 schema library': /\/node_modules\/(@peculiar\/|asn1js\/)/,
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,

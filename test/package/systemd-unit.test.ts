@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/helper/config/index.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;

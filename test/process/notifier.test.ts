@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Notifier, type NotifierOptions } from '../../src/process/index.ts';
+import { Notifier, type NotifierOptions } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { lines, memoryLog, recorder } from './support.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runReloadCommand, signalPidFile } from '../../src/process/index.ts';
+import { runReloadCommand, signalPidFile } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { killAfter, recorder } from './support.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WrappedProgram, type ProgramSpec } from '../../src/process/index.ts';
+import { WrappedProgram, type ProgramSpec } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommandNotFoundError, WrappedProgram, exitCodeOf, parentDeathPrefix } from '../../src/process/index.ts';
+import { CommandNotFoundError, WrappedProgram, exitCodeOf, parentDeathPrefix } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { RECORDER, alive, killAfter, lines, memoryLog, recorder } from './support.ts';
@@ -179,7 +179,7 @@ async function startParent(t: { after(fn: () => unknown): void }, dir: string) {
   const parent = join(dir, 'parent.ts');
   await writeFile(
     parent,
-    `import { WrappedProgram } from ${JSON.stringify(new URL('../../src/process/index.ts', import.meta.url).href)};
+    `import { WrappedProgram } from ${JSON.stringify(new URL('../../src/helper/program/index.ts', import.meta.url).href)};
 import { writeFileSync } from 'node:fs';
 const program = await WrappedProgram.create({ command: process.execPath, args: [${JSON.stringify(RECORDER)}, ${JSON.stringify(record)}, '--say=hello'], stopSignal: 'SIGTERM', killTimeoutMs: 1000, onExit: 'exit', restartBackoffMaxMs: 100 });
 program.start();

@@ -17,7 +17,7 @@ import { accepting, spawnDaemon } from '../support/daemon.ts';
 import { freePort } from '../support/ports.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { decodePem, encodePem } from '../../src/svid/index.ts';
+import { decodePem, encodePem } from '../../src/spiffe/svid/index.ts';
 import { toml } from '../helper/support.ts';
 import { files, nextRotation, realConfig } from './support.ts';
 

@@ -23,7 +23,7 @@ import {
   privateKeyToPem,
   tlsClientOptions,
   type Authorizer,
-} from '../../src/index.ts';
+} from '../../src/spiffe/index.ts';
 import { Spire, spireUnavailable } from '../support/spire.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';

@@ -14,7 +14,7 @@ import { TestCa } from '../support/test-ca.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { encodePem } from '../../src/svid/index.ts';
+import { encodePem } from '../../src/spiffe/svid/index.ts';
 import { toml } from '../helper/support.ts';
 import { files, handOver, nextRotation, realConfig, validSet } from './support.ts';
 

@@ -5,10 +5,10 @@ import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } fr
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { TrustDomain, decodePem, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/svid/index.ts';
-import type { X509Context } from '../../src/workload/index.ts';
-import { renderX509Files, type X509RenderPlan, type X509Target } from '../../src/pipeline/render.ts';
-import { keystorePkcs12, truststorePkcs12 } from '../../src/render/index.ts';
+import { TrustDomain, decodePem, parseX509Bundle, parseX509Svid, type X509Bundle } from '../../src/spiffe/svid/index.ts';
+import type { X509Context } from '../../src/spiffe/workload/index.ts';
+import { renderX509Files, type X509RenderPlan, type X509Target } from '../../src/helper/pipeline/render.ts';
+import { keystorePkcs12, truststorePkcs12 } from '../../src/helper/formats/index.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { tempDir } from '../support/tmp.ts';
 import { NO_FILES, renderPlan } from './support.ts';

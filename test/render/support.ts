@@ -1,4 +1,4 @@
-import type { X509RenderPlan, X509Target } from '../../src/pipeline/render.ts';
+import type { X509RenderPlan, X509Target } from '../../src/helper/pipeline/render.ts';
 
 /** A target's file names, all unset: spread it and set the ones a test needs. */
 export const NO_FILES = { pem: undefined, combinedPemFileName: undefined, pkcs12KeystoreFileName: undefined, pkcs12TruststoreFileName: undefined } as const;

@@ -18,7 +18,7 @@ import {
   selectSvid,
   type ConnectionState,
   type X509SourceUpdate,
-} from '../../src/index.ts';
+} from '../../src/spiffe/index.ts';
 import { WorkloadApiTestServer, type TestServerOptions } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 

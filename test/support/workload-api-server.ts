@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials, status as Status, type Metadata } from '@grpc/grpc-js';
-import { workloadApiService } from '../../src/workload/proto.ts';
-import { WorkloadApiService, requireSecurityHeader, type Method, type Refusal, type StreamMethod } from '../../src/dev/workload-service.ts';
+import { workloadApiService } from '../../src/spiffe/workload/proto.ts';
+import { WorkloadApiService, requireSecurityHeader, type Method, type Refusal, type StreamMethod } from '../../src/spiffe/dev/workload-service.ts';
 import { TestCa, type IssuedSvid, type LeafOptions } from './test-ca.ts';
 
 export type { Method, StreamMethod };
@@ -39,7 +39,7 @@ export interface ReceivedCall {
 /**
  * A real gRPC SPIFFE Workload API server on a unix socket (or loopback TCP), issuing real certificates
  * and JWTs from an in-memory CA, with knobs for every fault the client and the helper must survive.
- * The protocol is the product's own (src/dev/workload-service.ts, which spiffe-helper/dev serves);
+ * The protocol is the product's own (src/spiffe/dev/workload-service.ts, which spiffe-helper/dev serves);
  * this adds deliberately broken certificates (TestCa) and fault injection (`admit`). For the happy
  * path, tests use startDevWorkloadApi.
  * - state: rotate(), setSvids(), setJwtClaims(), addFederatedBundle()/removeFederatedBundle(), pushCurrent();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { DerError, PemError, certificatesToPem, decodePem, encodePem, parseX509Bundle, privateKeyToPem, splitDerSequence, TrustDomain, X509BundleError } from '../../src/svid/index.ts';
+import { DerError, PemError, certificatesToPem, decodePem, encodePem, parseX509Bundle, privateKeyToPem, splitDerSequence, TrustDomain, X509BundleError } from '../../src/spiffe/svid/index.ts';
 import { Authority } from './support.ts';
 
 const root = await Authority.root('example.org');

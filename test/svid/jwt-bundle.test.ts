@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { JwtBundleError, TrustDomain, parseJwtBundle } from '../../src/svid/index.ts';
+import { JwtBundleError, TrustDomain, parseJwtBundle } from '../../src/spiffe/svid/index.ts';
 import { jwks, jwtSigner } from './support.ts';
 
 const td = TrustDomain.parse('example.org');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { JwtSvidError, TrustDomain, parseJwtBundle, parseJwtSvidInsecure, validateJwtSvid, type JwtBundleSet } from '../../src/svid/index.ts';
+import { JwtSvidError, TrustDomain, parseJwtBundle, parseJwtSvidInsecure, validateJwtSvid, type JwtBundleSet } from '../../src/spiffe/svid/index.ts';
 import { jwks, jwtSigner, signJwt, type JwtSigner } from './support.ts';
 
 const ID = 'spiffe://example.org/workload';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpiffeId, SpiffeIdError, TrustDomain } from '../../src/svid/index.ts';
+import { SpiffeId, SpiffeIdError, TrustDomain } from '../../src/spiffe/svid/index.ts';
 
 test('valid SPIFFE IDs parse into trust domain and path', () => {
   for (const [value, td, path] of [

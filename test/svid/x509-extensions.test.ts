@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DerError } from '../../src/svid/index.ts';
-import { readSvidExtensions } from '../../src/svid/x509-extensions.ts';
+import { DerError } from '../../src/spiffe/svid/index.ts';
+import { readSvidExtensions } from '../../src/spiffe/svid/x509-extensions.ts';
 
 // Certificates built byte by byte, so each can carry exactly one encoding fault that a certificate
 // issuer would never produce; signatures are never read here, so they are empty.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509SvidError, parseX509Svid } from '../../src/svid/index.ts';
+import { X509SvidError, parseX509Svid } from '../../src/spiffe/svid/index.ts';
 import { Authority, KeyUsage, Purpose, keyUsageExtension, strayKeyDer, type CertOptions } from './support.ts';
 
 const ID = 'spiffe://example.org/workload';

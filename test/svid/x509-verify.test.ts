@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TrustDomain, X509SvidError, parseX509Bundle, parseX509Svid, verifyX509Svid, type X509Bundle, type X509Svid } from '../../src/svid/index.ts';
+import { TrustDomain, X509SvidError, parseX509Bundle, parseX509Svid, verifyX509Svid, type X509Bundle, type X509Svid } from '../../src/spiffe/svid/index.ts';
 import { Authority, type CertOptions } from './support.ts';
 
 const ID = 'spiffe://example.org/workload';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServiceNotifier } from '../../src/systemd/index.ts';
+import { ServiceNotifier } from '../../src/helper/systemd/index.ts';
 import { notifySocket } from '../support/notify-socket.ts';
 import { tempDir } from '../support/tmp.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TLSSocket } from 'node:tls';
-import { PeerRefusedError, X509Source, authorizeId, createHttpsServer, httpsAgent, pickHint } from '../../src/index.ts';
+import { PeerRefusedError, X509Source, authorizeId, createHttpsServer, httpsAgent, pickHint } from '../../src/spiffe/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { get, listen } from './support.ts';

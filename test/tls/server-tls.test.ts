@@ -18,7 +18,7 @@ import {
   serverTls,
   tlsClientOptions,
   type Authorizer,
-} from '../../src/index.ts';
+} from '../../src/spiffe/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { get, h2Get, listen } from './support.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Server as GrpcServer, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { authorizeId, tlsClientOptions, type X509Source } from '../../src/index.ts';
-import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
+import { authorizeId, tlsClientOptions, type X509Source } from '../../src/spiffe/index.ts';
+import { SpiffeWorkloadApi, workloadApiService } from '../../src/spiffe/workload/proto.ts';
 import { connect as http2Connect, type SecureClientSessionOptions } from 'node:http2';
 import { request } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';

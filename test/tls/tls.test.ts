@@ -25,12 +25,12 @@ import {
   tlsClientOptions,
   verifyX509Svid,
   X509SvidError,
-} from '../../src/index.ts';
+} from '../../src/spiffe/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { get, grpcRoundTrip, h2Get, listen } from './support.ts';
 import { Server as GrpcServer, ServerCredentials, status as Status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
-import { SpiffeWorkloadApi, workloadApiService } from '../../src/workload/proto.ts';
+import { SpiffeWorkloadApi, workloadApiService } from '../../src/spiffe/workload/proto.ts';
 
 const SERVER = 'spiffe://example.org/server';
 const CLIENT = 'spiffe://example.org/client';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { MAX_CONNECTIONS } from '../../src/health/index.ts';
+import { MAX_CONNECTIONS } from '../../src/helper/health/index.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { openDescriptors } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';

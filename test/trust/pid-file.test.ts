@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { signalPidFile } from '../../src/process/index.ts';
+import { signalPidFile } from '../../src/helper/program/index.ts';
 import { spawnDaemon } from '../support/daemon.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';

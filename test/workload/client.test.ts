@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { status as Status } from '@grpc/grpc-js';
-import { WorkloadApiError, type X509Context } from '../../src/workload/index.ts';
+import { WorkloadApiError, type X509Context } from '../../src/spiffe/workload/index.ts';
 import { TestCa } from '../support/test-ca.ts';
 import { waitFor } from '../support/wait.ts';
 import { FAST, recorder, setup } from './recorder.ts';

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
-import { WorkloadApiClient, type X509Context } from '../../src/workload/index.ts';
-import { SpiffeWorkloadApi, type WorkloadApiStub } from '../../src/workload/proto.ts';
+import { WorkloadApiClient, type X509Context } from '../../src/spiffe/workload/index.ts';
+import { SpiffeWorkloadApi, type WorkloadApiStub } from '../../src/spiffe/workload/proto.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -134,7 +134,7 @@ async function runChild(t: { after(fn: () => unknown): void }, dir: string, sour
   return { code, output };
 }
 
-const CLIENT_MODULE = JSON.stringify(new URL('../../src/workload/index.ts', import.meta.url).href);
+const CLIENT_MODULE = JSON.stringify(new URL('../../src/spiffe/workload/index.ts', import.meta.url).href);
 
 test('close() from inside a handler ends every watch; the process then exits by itself', async (t) => {
   const server = await started(t);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EndpointAddressError, parseEndpointAddress, resolveEndpointAddress } from '../../src/workload/index.ts';
+import { EndpointAddressError, parseEndpointAddress, resolveEndpointAddress } from '../../src/spiffe/workload/index.ts';
 
 test('the spec forms and a bare absolute path are accepted', () => {
   assert.deepEqual(parseEndpointAddress('unix:///run/spire/agent.sock'), { kind: 'unix', path: '/run/spire/agent.sock' });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status as Status } from '@grpc/grpc-js';
-import { WorkloadApiError } from '../../src/workload/index.ts';
-import type { JwtBundleSet } from '../../src/svid/index.ts';
+import { WorkloadApiError } from '../../src/spiffe/workload/index.ts';
+import type { JwtBundleSet } from '../../src/spiffe/svid/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { recorder, setup } from './recorder.ts';
 

@@ -1,5 +1,5 @@
-import type { ConnectionState, WatchHandler } from '../../src/workload/index.ts';
-import { WorkloadApiClient } from '../../src/workload/index.ts';
+import type { ConnectionState, WatchHandler } from '../../src/spiffe/workload/index.ts';
+import { WorkloadApiClient } from '../../src/spiffe/workload/index.ts';
 import { WorkloadApiTestServer, type TestServerOptions } from '../support/workload-api-server.ts';
 
 /** Small backoff so retries happen within a test's deadline: steps of 20, 40, 80, 160, 200 ms. */
