@@ -1,14 +1,16 @@
-// The daemon runs the config it was given and compares later file events with the text that
-// config came from: an edit made between loading the config and starting the daemon is a change.
+// The config is read and checked once per load: the daemon compares later file events with the
+// text its config came from, and a reload checks every key as the first load does.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/helper/config/index.ts';
 import { loadDaemon } from '../../src/helper/run/index.ts';
 import { nullLogger } from '../../src/helper/log/index.ts';
+import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
-import { server as agent, x509Config } from './support.ts';
+import { server as agent, servedSerial, x509Config } from './support.ts';
 
 test('the config file is read once per load: an edit after the load and before the daemon starts is applied at the next file event', async (t) => {
   const server = await agent(t);
@@ -32,4 +34,17 @@ test('the config file is read once per load: an edit after the load and before t
     },
     { what: 'the edited config to be applied', timeoutMs: 30_000, intervalMs: 200 },
   );
+});
+
+test('a reload with an agent_address in no accepted form is refused with file, line and key; the running config stays', async (t) => {
+  const server = await agent(t);
+  const dir = await tempDir(t);
+  const certs = join(dir, 'certs');
+  const helper = await startHelper(t, dir, x509Config(server.address, certs));
+  const serial = await waitFor(() => servedSerial(certs), { what: 'the first write' });
+  await writeFile(join(dir, 'helper.conf'), x509Config('tcp://localhost:8081', certs));
+  await helper.waitForLog((l) =>
+    /config file changed; the new config is not applied, the running one stays: .*helper\.conf:1: agent_address: Workload API address "tcp:\/\/localhost:8081": a tcp address needs an IP address/.test(l.msg),
+  );
+  assert.equal(await servedSerial(certs), serial);
 });
