@@ -1,6 +1,6 @@
 import { checkJwtSvidClaims, type JwtSvid } from '../../spiffe/svid/index.ts';
 import { jwtSvidRenewalTime, requireSvid, type JwtSource } from '../../spiffe/sources/index.ts';
-import { Backoff, type BackoffPolicy } from '../../spiffe/workload/index.ts';
+import { Backoff, type BackoffPolicy } from '../../spiffe/backoff.ts';
 import { toError } from '../log/index.ts';
 
 /** The part of a JwtSource that JWT renewal needs. */

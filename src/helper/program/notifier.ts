@@ -1,5 +1,5 @@
 import type { RenewAction } from '../config/index.ts';
-import { Backoff, type BackoffPolicy } from '../../spiffe/workload/index.ts';
+import { Backoff, type BackoffPolicy } from '../../spiffe/backoff.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { signalPidFile } from './pid-file.ts';
 import { runReloadCommand } from './reload.ts';

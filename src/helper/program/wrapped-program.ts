@@ -1,7 +1,7 @@
 import type { ResultPromise, execa } from 'execa';
 import { describeExit, exitCodeOf, type ExitStatus } from './exit-status.ts';
 import type { CmdExit } from '../config/index.ts';
-import { Backoff } from '../../spiffe/workload/index.ts';
+import { Backoff } from '../../spiffe/backoff.ts';
 import { silentLogger, type ProcessLogger } from './logger.ts';
 import { loadExeca } from './load-execa.ts';
 import { errorMessage } from '../log/index.ts';
