@@ -37,6 +37,6 @@ test('no file of the library imports a file of the helper', async () => {
 });
 
 test('the layer check sees an import of the helper', () => {
-  const [target] = relativeImports("import { x } from '../config/index.ts';\nconst y = await import('./z.ts');");
+  const [target] = relativeImports("import { x } from '../../helper/config/index.ts';\nconst y = await import('./z.ts');");
   assert.equal(inLibrary(normalize(join('src/spiffe/sources', target!))), false);
 });
