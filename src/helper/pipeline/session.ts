@@ -6,6 +6,7 @@ import { HealthState } from '../health/index.ts';
 import { JWT_BUNDLE_OUTPUT, X509_OUTPUT, configuredOutputs, jwtSvidOutput, type HelperConfig, type JwtSvidOutput, type OutputName } from '../config/index.ts';
 import { errorMessage, toError, type Logger } from '../log/index.ts';
 import type { HelperMetrics, UpdateKind } from '../metrics/index.ts';
+import { reportAgentState } from './agent-state.ts';
 import { lockCertDir, type CertDirLock } from './cert-dir-lock.ts';
 import { FilePlan, writesX509, x509Picker } from './file-plan.ts';
 import { DriftGuard } from './drift-guard.ts';
@@ -272,17 +273,8 @@ export class Session {
   }
 
   #agentState(state: ConnectionState): void {
-    const detail = 'error' in state ? state.error.message : undefined;
-    this.health.setAgentState(state.status, detail);
-    this.#metrics.connection(state.status);
-    if (state.status === 'retrying') {
-      this.lastProblem = state.error.message;
-      this.#log.warn({ code: state.error.code, retryInMs: state.retryInMs }, `Workload API: ${state.error.message}`);
-    } else if (state.status === 'connecting') {
-      this.#log.debug({ endpoint: this.endpoint }, 'Workload API connecting');
-    } else {
-      this.#log.info({ endpoint: this.endpoint }, `Workload API ${state.status}`);
-    }
+    const problem = reportAgentState(state, { health: this.health, metrics: this.#metrics, log: this.#log, endpoint: this.endpoint });
+    if (problem !== undefined) this.lastProblem = problem;
   }
 
   /** Stream errors are reported by the state change that follows; only discarded messages are news here. */
