@@ -19,7 +19,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY cmd/ cmd/
 COPY src/ src/
-COPY scripts/bundle.ts scripts/proto-descriptor.ts scripts/
+COPY scripts/bundle.ts scripts/proto-descriptor.ts scripts/proto-codec.ts scripts/
 RUN npm run build
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
