@@ -1,4 +1,4 @@
-// The command as one minified ES module, dist/bin/spiffe-helper-bundle.js, started by a launcher,
+// The command as one minified CommonJS file, dist/bin/spiffe-helper-bundle.cjs, started by a launcher,
 // dist/bin/spiffe-helper.js: what the package's `bin` and the container image run. Node then reads
 // and compiles one file instead of resolving and loading a few hundred (cmd/, src/, and every
 // dependency's modules), which was most of a one-shot run's start-up.
@@ -6,7 +6,7 @@
 import { build, type Plugin } from 'esbuild';
 import { chmod, writeFile } from 'node:fs/promises';
 
-const BUNDLE = 'dist/bin/spiffe-helper-bundle.js';
+const BUNDLE = 'dist/bin/spiffe-helper-bundle.cjs';
 const LAUNCHER = 'dist/bin/spiffe-helper.js';
 
 // The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
@@ -14,24 +14,27 @@ const LAUNCHER = 'dist/bin/spiffe-helper.js';
 const LAUNCHER_SOURCE = `#!/usr/bin/env node
 // spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
 // later starts skip compiling it.
-import { enableCompileCache } from 'node:module';
+import { createRequire, enableCompileCache } from 'node:module';
 enableCompileCache();
-await import('./spiffe-helper-bundle.js');
+createRequire(import.meta.url)('./spiffe-helper-bundle.cjs');
 `;
 
 /**
- * pino requires thread-stream (and with it worker_threads) at load time, for transports run in a
- * worker. The helper logs synchronously on its own thread and never uses a transport, so the bundle
- * carries a stand-in that refuses to be constructed instead of loading worker_threads at every start.
+ * Modules the bundle carries as stand-ins, never run by the helper:
+ * - pino requires thread-stream (and with it worker_threads) at load time, for transports run in a
+ *   worker; the helper logs synchronously on its own thread, so its stand-in refuses to be constructed;
+ * - grpc-js requires @grpc/proto-loader (and protobufjs) only to serve channelz and ORCA, which the
+ *   helper never does; its messages go through the codec generated from workload.proto.
  */
-const noPinoTransports: Plugin = {
-  name: 'no-pino-transports',
+const LEFT_OUT: Record<string, string> = {
+  'thread-stream': "module.exports = class { constructor() { throw new Error('pino transports are not part of the bundled spiffe-helper'); } };",
+  '@grpc/proto-loader': "throw new Error('@grpc/proto-loader (channelz, ORCA) is not part of the bundled spiffe-helper');",
+};
+const leftOut: Plugin = {
+  name: 'left-out',
   setup(builder) {
-    builder.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'no-pino-transports' }));
-    builder.onLoad({ filter: /.*/, namespace: 'no-pino-transports' }, () => ({
-      contents: "module.exports = class { constructor() { throw new Error('pino transports are not part of the bundled spiffe-helper'); } };",
-      loader: 'js',
-    }));
+    builder.onResolve({ filter: new RegExp(`^(${Object.keys(LEFT_OUT).join('|')})$`) }, ({ path }) => ({ path, namespace: 'left-out' }));
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, ({ path }) => ({ contents: LEFT_OUT[path], loader: 'js' }));
   },
 };
 
@@ -41,11 +44,11 @@ await build({
   bundle: true,
   minify: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, not ESM: an ES bundle hoists the node: imports of modules loaded only when needed (the
+  // daemon's, execa's, chokidar's) to its top, so every start would load their builtins too.
+  format: 'cjs',
   target: 'node24',
-  // Dependencies written as CommonJS require() Node's builtins; an ES module has no `require`.
-  banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
-  plugins: [noPinoTransports],
+  plugins: [leftOut],
   // The HCL parser (about 1.5 MB) is loaded only when a config file is HCL: kept out of the bundle, it
   // costs a TOML start-up nothing, not even reading and compiling it.
   external: ['js-hcl-parser'],
