@@ -4,19 +4,73 @@
 // dependency's modules), which was most of a one-shot run's start-up.
 // The library entry (dist/src/index.js) stays unbundled, built by tsc, for programs that import it.
 import { build, type Plugin } from 'esbuild';
-import { chmod, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const BUNDLE = 'dist/bin/spiffe-helper-bundle.cjs';
 const LAUNCHER = 'dist/bin/spiffe-helper.js';
 
-// The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
-// it in $NODE_COMPILE_CACHE, else in the temp dir; where it cannot write there, it runs without.
-const LAUNCHER_SOURCE = `#!/usr/bin/env node
-// spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
-// later starts skip compiling it.
-import { createRequire, enableCompileCache } from 'node:module';
-enableCompileCache();
-createRequire(import.meta.url)('./spiffe-helper-bundle.cjs');
+/**
+ * The launcher compiles the bundle with V8's code cache of an earlier run: made at the end of a run
+ * (createCachedData() then holds every function that run compiled, where Node's module compile cache
+ * keeps only those compiled eagerly), in a directory private to the user, keyed by the bundle's
+ * hash and V8's version tag (V8's version, flags and CPU). A cache V8 rejects is ignored and made
+ * again; it never stops a start. The container image ships one made at build time.
+ */
+const launcherSource = (bundleHash: string): string => `#!/usr/bin/env node
+// spiffe-helper: runs the bundle, compiled with V8's code cache of an earlier run when there is one.
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
+import { Script, constants } from 'node:vm';
+
+// V8 would grow the young generation up to 64 MB under a daemon's bursts of rotations and keep it:
+// held at its start size, the daemon stays flat (BENCHMARKS.md). Set first: the cache is keyed on V8's flags.
+setFlagsFromString('--semi-space-growth-factor=1');
+
+const bundle = fileURLToPath(new URL('./spiffe-helper-bundle.cjs', import.meta.url));
+const env = process.env;
+// SPIFFE_HELPER_CODE_CACHE="" turns the cache off.
+const dir = env.SPIFFE_HELPER_CODE_CACHE ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'spiffe-helper');
+const tag = cachedDataVersionTag();
+const file = join(dir, '${bundleHash}-' + tag.toString(16) + '.v8');
+// It is executable bytecode: read only what no one but this user (or root) can have written.
+const trusted = (path, isKind) => {
+  try {
+    const stat = lstatSync(path);
+    return isKind(stat) && (stat.uid === process.getuid() || stat.uid === 0) && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+};
+const cachedData = dir !== '' && trusted(dir, (s) => s.isDirectory()) && trusted(file, (s) => s.isFile()) ? readFileSync(file) : undefined;
+const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle, 'utf8') + '\\n})', {
+  filename: bundle,
+  cachedData,
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+if (dir !== '' && (cachedData === undefined || script.cachedDataRejected)) {
+  process.once('exit', (code) => {
+    // After a successful run only, and under the V8 flags it started with (V8 rejects a cache made under others).
+    if (code !== 0 || cachedDataVersionTag() !== tag) return;
+    const temp = file + '.' + process.pid;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const stat = lstatSync(dir);
+      if (!stat.isDirectory() || stat.uid !== process.getuid() || (stat.mode & 0o077) !== 0) return;
+      writeFileSync(temp, script.createCachedData(), { mode: 0o600, flag: 'wx' });
+      renameSync(temp, file);
+    } catch {
+      rmSync(temp, { force: true });
+    }
+  });
+}
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 `;
 
 /**
@@ -38,7 +92,7 @@ const leftOut: Plugin = {
   },
 };
 
-await build({
+const { outputFiles } = await build({
   entryPoints: ['cmd/spiffe-helper.ts'],
   outfile: BUNDLE,
   bundle: true,
@@ -54,7 +108,20 @@ await build({
   external: ['js-hcl-parser'],
   legalComments: 'linked',
   logLevel: 'warning',
+  write: false,
 });
-await writeFile(LAUNCHER, LAUNCHER_SOURCE);
+let bundleHash = '';
+await mkdir(dirname(BUNDLE), { recursive: true });
+for (const output of outputFiles) {
+  if (!output.path.endsWith(BUNDLE)) {
+    await writeFile(output.path, output.contents);
+    continue;
+  }
+  // The launcher compiles the bundle as a function body, where the command's #! line cannot stand.
+  const text = output.text.replace(/^#!.*\n/, '');
+  bundleHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  await writeFile(output.path, text);
+}
+await writeFile(LAUNCHER, launcherSource(bundleHash));
 // npm makes a bin executable when it installs the package; the image and the bench run it from dist.
 await chmod(LAUNCHER, 0o755);

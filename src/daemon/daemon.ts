@@ -1,6 +1,5 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
 import { Notifier, WrappedProgram, exitCodeOf, type ProgramSpec } from '../process/index.ts';
 import { startHealthServer, type HealthServer } from '../health/index.ts';
@@ -62,7 +61,6 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    holdYoungGeneration();
     const { config } = this.#session;
     this.#program = await this.#newProgram(config);
     this.#notifier = this.#newNotifier(config);
@@ -286,17 +284,6 @@ export class Daemon {
     this.#log.error(`stopping: ${error.message}`);
     await this.stop(this.#session.config.stopSignal, 1);
   }
-}
-
-/**
- * A daemon allocates little, in bursts (one update's parsing and rendering), yet under back-to-back
- * rotations V8 grows the young generation up to 64 MB and keeps it: resident memory that only
- * looks like a leak. Held at the size it has, the daemon stays flat (BENCHMARKS.md). Set here rather
- * than as --max-semi-space-size on a command line, so every way of launching the helper gets it;
- * V8 reads this flag each time it would grow the space.
- */
-function holdYoungGeneration(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 function programSpec(config: HelperConfig): ProgramSpec {
