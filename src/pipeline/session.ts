@@ -1,4 +1,4 @@
-import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type X509Context } from '../workload/index.ts';
+import { InvalidMessageError, PROMPT_BACKOFF, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type BackoffPolicy, type ConnectionState, type X509Context } from '../workload/index.ts';
 import { JwtSource, X509Source, type SourceOptions } from '../sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../svid/index.ts';
 import { FileSetWriter, replaceFile } from '../output/index.ts';
@@ -36,6 +36,11 @@ const RECHECK_MS = 1_000;
 const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
 const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A one-shot run is bounded by its deadline, so it looks again promptly; a daemon backs off further. */
+function retries(config: HelperConfig): { backoff?: BackoffPolicy } {
+  return config.daemonMode ? {} : { backoff: PROMPT_BACKOFF };
+}
 
 /**
  * One configuration's pipeline: the X509Source and JwtSource on one Workload API client, the JWT
@@ -81,7 +86,7 @@ export class Session {
     this.#log = log;
     this.#events = events;
     this.#metrics = metrics;
-    this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
+    this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }), ...retries(config) });
     this.#writer = new FileSetWriter(config.certDir);
     this.#plan = new FilePlan(config);
     this.#watch = new FileSetWatch(config.certDir, () => {
@@ -280,6 +285,7 @@ export class Session {
       extraAudiences: jwt.extraAudiences,
       spiffeId: jwt.spiffeId,
       hint: this.config.hint,
+      ...retries(this.config),
       onToken: (svid) => {
         this.#metrics.updateReceived('jwt_svid');
         this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');
