@@ -8,6 +8,7 @@ import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from '../pipeline/index.ts';
+import { Collector } from './collect.ts';
 
 export interface HelperOptions {
   /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */
@@ -34,6 +35,7 @@ export class Daemon {
   readonly #metrics = new HelperMetrics();
   readonly #service: ServiceNotifier;
   #ready = false;
+  readonly #collector = new Collector();
   #session: Session;
   /** The session the health listener reports on: during a swap, the previous one until the next has written. */
   #reporting: Session;
@@ -246,6 +248,7 @@ export class Daemon {
 
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
+    this.#collector.afterWrite();
     this.#tellServiceManager(changed);
     if (this.#program !== undefined && !this.#programStarted) {
       this.#programStarted = true;
