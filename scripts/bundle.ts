@@ -26,7 +26,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
-import { Script, constants } from 'node:vm';
+import { Script } from 'node:vm';
 
 // V8 would grow the young generation up to 64 MB under a daemon's bursts of rotations and keep it:
 // held at its start size, the daemon stays flat (BENCHMARKS.md). Set first: the cache is keyed on V8's flags.
@@ -51,7 +51,6 @@ const cachedData = dir !== '' && trusted(dir, (s) => s.isDirectory()) && trusted
 const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle, 'utf8') + '\\n})', {
   filename: bundle,
   cachedData,
-  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 if (dir !== '' && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', (code) => {
@@ -102,6 +101,9 @@ const { outputFiles } = await build({
   // daemon's, execa's, chokidar's) to its top, so every start would load their builtins too.
   format: 'cjs',
   target: 'node24',
+  // import() of what stays outside the bundle (node:http, the HCL parser) as require(): the launcher's
+  // vm.Script then needs no module loader for dynamic imports.
+  supported: { 'dynamic-import': false },
   plugins: [leftOut],
   // The HCL parser (about 1.5 MB) is loaded only when a config file is HCL: kept out of the bundle, it
   // costs a TOML start-up nothing, not even reading and compiling it.

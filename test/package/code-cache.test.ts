@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { HELPER_ENTRY } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
@@ -81,4 +82,17 @@ test('SPIFFE_HELPER_CODE_CACHE="" turns the cache off', async (t) => {
   const home = await tempDir(t);
   await run(process.execPath, [HELPER_ENTRY, '-version'], { env: { ...process.env, SPIFFE_HELPER_CODE_CACHE: '', HOME: home, XDG_CACHE_HOME: '' }, timeout: 60_000 });
   assert.deepEqual(await files(home), []);
+});
+
+test('the image build makes the cache with the warm-up script, bundled as the Dockerfile does, and the helper then reads it as it is', async (t) => {
+  const dir = await tempDir(t);
+  const warm = join(dir, 'warm-code-cache.cjs');
+  await build({ entryPoints: [new URL('../../scripts/warm-code-cache.ts', import.meta.url).pathname], outfile: warm, bundle: true, platform: 'node', format: 'cjs', target: 'node24', logLevel: 'warning' });
+  const cache = join(dir, 'code-cache');
+  await run(process.execPath, [warm, cache, process.execPath, '--max-semi-space-size=1', HELPER_ENTRY], { timeout: 120_000 });
+  const [name, ...others] = await files(cache);
+  assert.deepEqual(others, []);
+  const made = await stat(join(cache, name!));
+  await helper(cache, ['-version']);
+  assert.equal((await stat(join(cache, name!))).mtimeMs, made.mtimeMs, 'the cache made by the daemon run is accepted by a later start');
 });

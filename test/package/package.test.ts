@@ -154,14 +154,16 @@ test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a 
   assert.equal(labels['org.opencontainers.image.version'], pkg.version);
   assert.equal(labels['org.opencontainers.image.licenses'], pkg.license);
   for (const key of ['title', 'description', 'base.name']) assert.ok(labels[`org.opencontainers.image.${key}`], key);
-  // A read-only root: the compile cache is made at build time, where the launcher reads it.
-  const cache = /^ENV NODE_COMPILE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')) ?? '')?.[1];
-  assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'NODE_COMPILE_CACHE inside the image');
-  const warm = finalStage.findIndex((line) => line.startsWith('RUN ["/nodejs/bin/node"'));
-  assert.ok(warm > finalStage.findIndex((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')), 'the cache is written after NODE_COMPILE_CACHE is set');
-  // The cache is keyed on V8's flags: it is made by the entry point's own node command line.
-  const warmArgs = JSON.parse(finalStage[warm]!.slice('RUN '.length)) as string[];
-  assert.deepEqual(warmArgs.slice(0, -1), entrypoint.slice(2));
+  // A read-only root: the code cache is made at build time, in a stage of its own on the same base
+  // image, and the launcher is told where it is.
+  const cache = /^ENV SPIFFE_HELPER_CODE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV SPIFFE_HELPER_CODE_CACHE=')) ?? '')?.[1];
+  assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'SPIFFE_HELPER_CODE_CACHE inside the image');
+  assert.ok(finalStage.some((line) => line.startsWith('COPY --from=code-cache ') && line.endsWith(` ${cache}/`)), 'the cache is copied where the launcher looks');
+  const cacheStage = instructions.slice(instructions.findIndex((line) => line.endsWith(' AS code-cache')), instructions.findLastIndex((line) => line.startsWith('FROM ')));
+  assert.equal(cacheStage[0], `${finalStage[0]} AS code-cache`, 'made on the image the helper runs on');
+  // The cache is keyed on V8's version and flags: it is made by the entry point's own node command line.
+  const warm = JSON.parse(cacheStage.find((line) => line.startsWith('RUN ["/nodejs/bin/node"'))!.slice('RUN '.length)) as string[];
+  assert.deepEqual(warm.slice(2), [cache, ...entrypoint.slice(2)]);
 });
 
 test('the packed package (npm pack) runs a one-shot fetch from an empty directory with its bin alone, as the image does', async (t) => {
@@ -188,8 +190,8 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   const api = await WorkloadApiTestServer.start();
   t.after(() => api.stop());
   await writeFile(join(work, 'helper.conf'), `agent_address = "${api.address}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
-  // A compile cache that cannot be written (its path is a file), as on a read-only root.
-  const env = { ...process.env, NODE_COMPILE_CACHE: tarball };
+  // A code cache that cannot be written (its path is under a file), as on a read-only root.
+  const env = { ...process.env, SPIFFE_HELPER_CODE_CACHE: join(tarball, 'code-cache') };
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'helper.conf'], { cwd: work, env, timeout: 60_000 });
   const written = new X509Certificate(await readFile(join(work, 'certs', 'tls.crt')));
   assert.equal(written.serialNumber, new X509Certificate(api.currentSvids[0]!.certificates[0]!).serialNumber);
