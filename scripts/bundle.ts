@@ -25,12 +25,8 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
+import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
-
-// V8 would grow the young generation up to 64 MB under a daemon's bursts of rotations and keep it:
-// held at its start size, the daemon stays flat (BENCHMARKS.md). Set first: the cache is keyed on V8's flags.
-setFlagsFromString('--semi-space-growth-factor=1');
 
 const bundle = fileURLToPath(new URL('./spiffe-helper-bundle.cjs', import.meta.url));
 const env = process.env;

@@ -8,7 +8,7 @@ import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from '../pipeline/index.ts';
-import { Collector } from './collect.ts';
+import { Collector, holdYoungGeneration, releaseYoungGeneration } from './memory.ts';
 
 export interface HelperOptions {
   /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */
@@ -63,6 +63,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    holdYoungGeneration();
     const { config } = this.#session;
     this.#program = await this.#newProgram(config);
     this.#notifier = this.#newNotifier(config);
@@ -189,6 +190,7 @@ export class Daemon {
     await this.#session.close();
     await this.#listener?.server.close();
     await this.#service.flush();
+    releaseYoungGeneration();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { cachedDataVersionTag } from 'node:v8';
-import { Collector } from '../../src/daemon/collect.ts';
+import { Collector, holdYoungGeneration, releaseYoungGeneration } from '../../src/daemon/memory.ts';
 import { waitFor } from '../support/wait.ts';
 
 test('a write that finds the heap well above its level at rest is followed by a full collection, and V8 flags end as they began', async (t) => {
@@ -22,4 +22,12 @@ test('a write that finds the heap well above its level at rest is followed by a 
   assert.equal(large.length, 200_000);
   assert.equal(cachedDataVersionTag(), tag, 'the code cache key is unchanged');
   assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'gc is not left on the global object');
+});
+
+test('the young generation held while the daemon runs is released as it stops, with V8 flags as they began', () => {
+  const tag = cachedDataVersionTag();
+  holdYoungGeneration();
+  assert.notEqual(cachedDataVersionTag(), tag, 'the hold is a V8 flag');
+  releaseYoungGeneration();
+  assert.equal(cachedDataVersionTag(), tag);
 });
