@@ -60,7 +60,10 @@ if (dir !== '' && (cachedData === undefined || script.cachedDataRejected)) {
       writeFileSync(temp, script.createCachedData(), { mode: 0o600, flag: 'wx' });
       renameSync(temp, file);
     } catch {
-      rmSync(temp, { force: true });
+      // Nothing here may fail the exit: a temporary file that cannot be removed stays.
+      try {
+        rmSync(temp, { force: true });
+      } catch {}
     }
   });
 }
