@@ -19,8 +19,19 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY cmd/ cmd/
 COPY src/ src/
-COPY scripts/bundle.ts scripts/proto-descriptor.ts scripts/
-RUN npm run build
+COPY scripts/bundle.ts scripts/proto-descriptor.ts scripts/proto-codec.ts scripts/warm-code-cache.ts scripts/
+COPY test/support/workload-api-server.ts test/support/test-ca.ts test/support/ports.ts test/support/wait.ts test/support/
+RUN npm run build \
+ && npx esbuild scripts/warm-code-cache.ts --bundle --platform=node --format=cjs --target=node24 --outfile=/build/warm/warm-code-cache.cjs --log-level=warning
+
+# V8's code cache of the bundle, made by the image's own Node and command line (a cache is keyed on
+# V8's version and flags), from one run of the helper as a sidecar runs it, against the in-repo
+# Workload API test server (scripts/warm-code-cache.ts). Only the cache leaves this stage.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS code-cache
+COPY --from=build /build/dist/bin/ /opt/spiffe-helper/
+COPY --from=build /build/warm/ /warm/
+USER 0:0
+RUN ["/nodejs/bin/node", "/warm/warm-code-cache.cjs", "/opt/spiffe-helper/code-cache", "/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js"]
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="spiffe-helper" \
@@ -35,11 +46,10 @@ COPY --from=build /build/dist/bin/ /opt/spiffe-helper/
 COPY --from=build /build/node_modules/js-hcl-parser/package.json /opt/spiffe-helper/node_modules/js-hcl-parser/package.json
 COPY --from=build /build/node_modules/js-hcl-parser/dist/ /opt/spiffe-helper/node_modules/js-hcl-parser/dist/
 COPY config/helper.conf /etc/spiffe-helper/helper.conf
-# V8's compiled code of the bundle, made now (with the entry point's V8 flags, which the cache is
-# keyed on) so that a read-only root filesystem costs nothing at start: the launcher's compile cache
-# reads it and never needs to write.
-ENV NODE_COMPILE_CACHE=/opt/spiffe-helper/compile-cache
-RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "/opt/spiffe-helper/spiffe-helper.js", "-version"]
+# The code cache, read-only and root's (the launcher reads bytecode only from a directory that no one
+# but the user or root can write): a read-only root filesystem costs the start-up nothing.
+COPY --from=code-cache --chmod=0644 /opt/spiffe-helper/code-cache/*.v8 /opt/spiffe-helper/code-cache/
+ENV SPIFFE_HELPER_CODE_CACHE=/opt/spiffe-helper/code-cache
 # distroless's nonroot user, by number so that runAsNonRoot can verify it. Run as the wrapped
 # program's user instead when the helper must signal it in a shared process namespace.
 USER 65532:65532

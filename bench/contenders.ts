@@ -25,6 +25,8 @@ export interface HelperSettings {
   readonly daemon: boolean;
   /** A program to start and SIGHUP after every update, with no debounce. */
   readonly program?: { readonly command: string; readonly args: readonly string[] };
+  /** The health listener on this loopback port. */
+  readonly healthPort?: number;
 }
 
 export interface Contender {
@@ -46,7 +48,8 @@ export const nodeHelper: Contender = {
     const debounce = settings.program === undefined ? '' : 'renew_debounce = "0s"\n';
     await writeFile(
       config,
-      `agent_address = "unix://${settings.socketPath}"\n${outputs(settings.certDir)}daemon_mode = ${settings.daemon}\n${programKeys(settings)}${debounce}log_level = "warn"\n`,
+      `agent_address = "unix://${settings.socketPath}"\n${outputs(settings.certDir)}daemon_mode = ${settings.daemon}\n${programKeys(settings)}${debounce}log_level = "warn"\n` +
+        (settings.healthPort === undefined ? '' : `[health_checks]\nlistener_enabled = true\nbind_port = ${settings.healthPort}\n`),
     );
     // The package's bin, executed as npm links it: its shebang (and any launcher flags) apply.
     return { command: join(ROOT, PACKAGE.bin['spiffe-helper']!), args: ['-config', config] };
@@ -57,7 +60,8 @@ export const goHelper: Contender = {
   name: `spiffe-helper v${GO_HELPER_VERSION} (Go)`,
   async prepare(dir, settings) {
     const config = join(dir, 'helper.hcl');
-    await writeFile(config, `agent_address = "${settings.socketPath}"\n${outputs(settings.certDir)}daemon_mode = ${settings.daemon}\n${programKeys(settings)}`);
+    const health = settings.healthPort === undefined ? '' : `health_checks {\n  listener_enabled = true\n  bind_port = ${settings.healthPort}\n}\n`;
+    await writeFile(config, `agent_address = "${settings.socketPath}"\n${outputs(settings.certDir)}daemon_mode = ${settings.daemon}\n${programKeys(settings)}${health}`);
     await mkdir(settings.certDir, { recursive: true }); // the Go helper does not create cert_dir
     return { command: GO_HELPER, args: ['-config', config] };
   },

@@ -41,8 +41,8 @@ export class Harness {
   }
 
   /** Starts the helper and resolves once it has written the current SVID. */
-  async startHelper(contender: Contender, program?: HelperSettings['program']): Promise<void> {
-    const settings: HelperSettings = { socketPath: this.server.socketPath, certDir: this.certDir, daemon: true, ...(program === undefined ? {} : { program }) };
+  async startHelper(contender: Contender, extra: Pick<HelperSettings, 'program' | 'healthPort'> = {}): Promise<void> {
+    const settings: HelperSettings = { socketPath: this.server.socketPath, certDir: this.certDir, daemon: true, ...extra };
     const { command, args } = await contender.prepare(this.dir, settings);
     // stderr ignored: the Go helper logs every update at info level, and a failure shows as a timeout.
     const helper = spawn(command, args, { env: helperEnv, cwd: this.dir, stdio: 'ignore' });

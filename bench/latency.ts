@@ -37,7 +37,7 @@ export async function latencyBench(contender: Contender, rotations: number): Pro
   listener.listen(socketPath);
   await once(listener, 'listening');
   try {
-    await harness.startHelper(contender, { command: process.execPath, args: [RECORDER, socketPath] });
+    await harness.startHelper(contender, { program: { command: process.execPath, args: [RECORDER, socketPath] } });
     const recorder = await connection;
     const disk: number[] = [];
     const signal: number[] = [];

@@ -2,21 +2,24 @@
 // (with --record <label>) in BENCHMARKS.md. Numbers compare the rows of one run on one machine;
 // nothing here is a pass/fail threshold.
 //
-//   node bench/run.ts [--record <label>] [--only oneshot,daemon,latency,writer,mtls] [--smoke] [--no-build]
+//   node bench/run.ts [--record <label>] [--only oneshot,latesocket,daemon,listener,bigbundle,latency,writer,mtls] [--smoke] [--no-build]
 //
 // --smoke runs every part once with tiny counts (npm test does, so the bench keeps working);
 // --no-build runs the package as already built.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { atomicWriteBench } from './atomic-write.ts';
+import { listenerAtRestBench, type AtRestRow } from './at-rest.ts';
+import { bigBundleBench, type BigBundleRow } from './big-bundle.ts';
 import { GO_HELPER, contenders } from './contenders.ts';
 import { daemonBench, type DaemonRow } from './daemon.ts';
 import { latencyBench, type LatencyRow } from './latency.ts';
 import { mtlsBench } from './mtls.ts';
-import { oneShotBench } from './oneshot.ts';
+import { lateSocketBench, type LateSocketRow } from './late-socket.ts';
+import { FLOOR, oneShotBench } from './oneshot.ts';
 import { machine, markdownTable, printTable, ratio, recordRun, type Table } from './report.ts';
 
-const PARTS = ['oneshot', 'daemon', 'latency', 'writer', 'mtls'] as const;
+const PARTS = ['oneshot', 'latesocket', 'daemon', 'listener', 'bigbundle', 'latency', 'writer', 'mtls'] as const;
 const ROOT = new URL('..', import.meta.url).pathname;
 
 const { values } = parseArgs({
@@ -26,8 +29,8 @@ const parts = new Set(values.only?.split(',') ?? PARTS);
 for (const part of parts) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`--only: unknown part ${part} (${PARTS.join(', ')})`);
 const smoke = values.smoke;
 const counts = smoke
-  ? { rounds: 1, idleRssAfterMs: 200, idleCpuOverMs: 200, rotations: 2, latencyRotations: 2, writes: 2, connections: 2, chains: 2 }
-  : { rounds: 12, idleRssAfterMs: 10_000, idleCpuOverMs: 20_000, rotations: 10_000, latencyRotations: 300, writes: 400, connections: 200, chains: 2000 };
+  ? { rounds: 1, idleRssAfterMs: 200, idleCpuOverMs: 200, rotations: 2, latencyRotations: 2, writes: 2, connections: 2, chains: 2, probes: 1, cas: 20, lateRounds: 1, missingForMs: 500 }
+  : { rounds: 12, idleRssAfterMs: 10_000, idleCpuOverMs: 20_000, rotations: 10_000, latencyRotations: 300, writes: 400, connections: 200, chains: 2000, probes: 20, cas: 5000, lateRounds: 5, missingForMs: 8_000 };
 
 // The package as npm publishes it: what `bin` and the image run.
 if (!values['no-build']) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
@@ -42,16 +45,32 @@ const show = (table: Table) => {
 
 if (parts.has('oneshot')) {
   const { rows, notes } = await oneShotBench(counts.rounds);
-  const [floor, node, go] = rows;
+  const floor = rows.find((r) => r.name === FLOOR);
+  const [node, cold] = rows.filter((r) => r.name.startsWith('spiffe-helper (Node'));
+  const go = rows.find((r) => r.name.includes('(Go)'));
+  const ratios = (label: string, a: (typeof rows)[number] | undefined, b: (typeof rows)[number] | undefined) =>
+    a !== undefined && b !== undefined ? [[label, ratio(a.wallMs, b.wallMs), ratio(a.cpuMs, b.cpuMs), ratio(a.peakRssMiB, b.peakRssMiB)]] : [];
   show({
     title: `One-shot fetch from a real SPIRE agent: process start → files written → exit (${rows[0]?.runs ?? 0} alternating runs each, after a warm-up)`,
     columns: ['', 'wall ms (median)', 'CPU ms (mean)', 'peak RSS MiB (median)'],
     rows: [
       ...rows.map((r) => [r.name, r.wallMs, r.cpuMs, r.peakRssMiB]),
-      ...(node !== undefined && go !== undefined ? [['ratio Node ÷ Go', ratio(node.wallMs, go.wallMs), ratio(node.cpuMs, go.cpuMs), ratio(node.peakRssMiB, go.peakRssMiB)]] : []),
-      ...(node !== undefined && floor !== undefined ? [['ratio Node ÷ floor', ratio(node.wallMs, floor.wallMs), ratio(node.cpuMs, floor.cpuMs), ratio(node.peakRssMiB, floor.peakRssMiB)]] : []),
+      ...ratios('ratio Node ÷ Go', node, go),
+      ...ratios('ratio Node ÷ floor', node, floor),
+      ...ratios('ratio Node, cold cache ÷ floor', cold, floor),
     ],
     notes: ['CPU = user + system of the process (GNU time); wall includes exec\'ing GNU time (~1 ms, every row alike).', ...notes],
+  });
+}
+
+if (parts.has('latesocket')) {
+  const rows: LateSocketRow[] = [];
+  for (const contender of list) rows.push(await lateSocketBench(contender, { rounds: counts.lateRounds, missingForMs: counts.missingForMs }));
+  show({
+    title: `One-shot started ${counts.missingForMs / 1000} s before the agent's socket exists: socket listening → files written and exit (${counts.lateRounds} runs each)`,
+    columns: ['', 'ms (median)', 'ms (max)', 'gave up before the socket came'],
+    rows: rows.map((r) => [r.name, r.writtenMs, r.maxMs, r.gaveUp]),
+    notes: ['the Workload API test server is started on the configured socket path while the helper retries.', ...(note === '' ? [] : [note])],
   });
 }
 
@@ -73,6 +92,29 @@ if (parts.has('daemon')) {
       'slope: least squares over the second half of the run (flat = no leak). key≠cert: a key read beside a certificate it does not match; partial: a file that does not parse.',
       ...(note === '' ? [] : [note]),
     ],
+  });
+}
+
+if (parts.has('listener')) {
+  const rows: AtRestRow[] = [];
+  for (const contender of list) rows.push(await listenerAtRestBench(contender, { probes: counts.probes, idleRssAfterMs: counts.idleRssAfterMs }));
+  const [node, go] = rows;
+  show({
+    title: 'Daemon at rest with its health listener, probed on /ready and /metrics (as a Kubernetes sidecar runs it)',
+    columns: ['', 'probes', 'RSS MB'],
+    rows: [...rows.map((r) => [r.name, r.probes, r.rssMb]), ...(node !== undefined && go !== undefined ? [['ratio Node ÷ Go', '', ratio(node.rssMb, go.rssMb)]] : [])],
+    notes: [`RSS ${counts.idleRssAfterMs / 1000} s after the probes; the Go helper has no /metrics (404).`, ...(note === '' ? [] : [note])],
+  });
+}
+
+if (parts.has('bigbundle')) {
+  const rows: BigBundleRow[] = [];
+  for (const contender of list) rows.push(await bigBundleBench(contender, { cas: counts.cas, settleMs: counts.idleRssAfterMs }));
+  show({
+    title: `Daemon: one update with a ${counts.cas}-CA trust bundle, then a normal one again (RSS MB)`,
+    columns: ['', 'at rest', 'with the big bundle', 'after it is replaced', 'after − at rest'],
+    rows: rows.map((r) => [r.name, r.beforeMb, r.withBigMb, r.afterMb, r.afterMb - r.beforeMb]),
+    notes: [`each figure ${counts.idleRssAfterMs / 1000} s after the write.`, ...(note === '' ? [] : [note])],
   });
 }
 

@@ -101,5 +101,6 @@ async function run(commandLine: CommandLine, devAgentAddress: string | undefined
 }
 
 // Exit explicitly: the daemon has stopped its program and closed its streams by now, and nothing
-// left behind (a slow socket close, a stray timer) may keep a stopped helper alive.
-process.exit(await main(process.argv.slice(2)));
+// left behind (a slow socket close, a stray timer) may keep a stopped helper alive. (No top-level
+// await: the command is bundled as CommonJS.)
+void main(process.argv.slice(2)).then((code) => process.exit(code));

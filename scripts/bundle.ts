@@ -1,16 +1,18 @@
-// The command as one minified ES module, dist/bin/spiffe-helper-bundle.js, started by a launcher,
+// The command as one minified CommonJS file, dist/bin/spiffe-helper-bundle.cjs, started by a launcher,
 // dist/bin/spiffe-helper.js: what the package's `bin` and the container image run. Node then reads
 // and compiles one file instead of resolving and loading a few hundred (cmd/, src/, and every
 // dependency's modules), which was most of a one-shot run's start-up.
 // The library entry (dist/src/spiffe/index.js) stays unbundled, built by tsc, for programs that import it.
 import { build, type Plugin } from 'esbuild';
-import { chmod, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
-const BUNDLE = 'dist/bin/spiffe-helper-bundle.js';
+const BUNDLE = 'dist/bin/spiffe-helper-bundle.cjs';
 const LAUNCHER = 'dist/bin/spiffe-helper.js';
 
 // The command needs Node.js 24.11 (the first 24 LTS), the Node it is built for and tested on. The
-// launcher checks that first, in syntax any Node from 12 on parses (no static import of a newer
+// launcher checks that first, in syntax any Node from 14 on parses (no static import of a newer
 // export, no top-level await), so an older Node says so in one line instead of a SyntaxError. It is
 // not in package.json's engines: npm would warn twice on every npx run from a checkout, where npm runs
 // on the machine's Node and the helper on the node devDependency (README, Development).
@@ -21,53 +23,121 @@ if (have[0] < need[0] || (have[0] === need[0] && have[1] < need[1])) {
   process.exit(1);
 }`;
 
-// The compile cache must be on before the bundle is compiled, hence a launcher of its own. Node keeps
-// it in $NODE_COMPILE_CACHE, else in the temp dir; where it cannot write there, it runs without.
-const LAUNCHER_SOURCE = `#!/usr/bin/env node
+/**
+ * The launcher compiles the bundle with V8's code cache of an earlier run: made at the end of a run
+ * (createCachedData() then holds every function that run compiled, where Node's module compile cache
+ * keeps only those compiled eagerly), in a directory private to the user, keyed by the bundle's
+ * hash and V8's version tag (V8's version, flags and CPU). A cache V8 rejects is ignored and made
+ * again; it never stops a start. The container image ships one made at build time.
+ */
+const launcherSource = (bundleHash: string): string => `#!/usr/bin/env node
 // Before anything else: with a listener, SIGUSR1 opens no inspector and SIGUSR2 ends nothing (SECURITY.md).
 for (const signal of ['SIGUSR1', 'SIGUSR2']) process.on(signal, () => {});
 ${NODE_CHECK}
-// spiffe-helper: V8's compiled code of the bundle is cached (Node's module compile cache), so that
-// later starts skip compiling it.
-import('node:module').then((module) => {
-  module.enableCompileCache();
-  return import('./spiffe-helper-bundle.js');
+// spiffe-helper: runs the bundle, compiled with V8's code cache of an earlier run when there is one.
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedDataVersionTag } from 'node:v8';
+import { Script } from 'node:vm';
+
+const bundle = fileURLToPath(new URL('./spiffe-helper-bundle.cjs', import.meta.url));
+const env = process.env;
+// SPIFFE_HELPER_CODE_CACHE="" turns the cache off.
+const dir = env.SPIFFE_HELPER_CODE_CACHE ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'spiffe-helper');
+const tag = cachedDataVersionTag();
+const file = join(dir, '${bundleHash}-' + tag.toString(16) + '.v8');
+// It is executable bytecode: read only what no one but this user (or root) can have written.
+const trusted = (path, isKind) => {
+  try {
+    const stat = lstatSync(path);
+    return isKind(stat) && (stat.uid === process.getuid() || stat.uid === 0) && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+};
+const cachedData = dir !== '' && trusted(dir, (s) => s.isDirectory()) && trusted(file, (s) => s.isFile()) ? readFileSync(file) : undefined;
+const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle, 'utf8') + '\\n})', {
+  filename: bundle,
+  cachedData,
 });
+if (dir !== '' && (cachedData === undefined || script.cachedDataRejected)) {
+  process.once('exit', (code) => {
+    // After a successful run only, and under the V8 flags it started with (V8 rejects a cache made under others).
+    if (code !== 0 || cachedDataVersionTag() !== tag) return;
+    const temp = file + '.' + process.pid;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const stat = lstatSync(dir);
+      if (!stat.isDirectory() || stat.uid !== process.getuid() || (stat.mode & 0o077) !== 0) return;
+      writeFileSync(temp, script.createCachedData(), { mode: 0o600, flag: 'wx' });
+      renameSync(temp, file);
+    } catch {
+      // Nothing here may fail the exit: a temporary file that cannot be removed stays.
+      try {
+        rmSync(temp, { force: true });
+      } catch {}
+    }
+  });
+}
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 `;
 
 /**
- * pino requires thread-stream (and with it worker_threads) at load time, for transports run in a
- * worker. The helper logs synchronously on its own thread and never uses a transport, so the bundle
- * carries a stand-in that refuses to be constructed instead of loading worker_threads at every start.
+ * Modules the bundle carries as stand-ins, never run by the helper:
+ * - pino requires thread-stream (and with it worker_threads) at load time, for transports run in a
+ *   worker; the helper logs synchronously on its own thread, so its stand-in refuses to be constructed;
+ * - grpc-js requires @grpc/proto-loader (and protobufjs) only to serve channelz and ORCA, which the
+ *   helper never does; its messages go through the codec generated from workload.proto.
  */
-const noPinoTransports: Plugin = {
-  name: 'no-pino-transports',
+const LEFT_OUT: Record<string, string> = {
+  'thread-stream': "module.exports = class { constructor() { throw new Error('pino transports are not part of the bundled spiffe-helper'); } };",
+  '@grpc/proto-loader': "throw new Error('@grpc/proto-loader (channelz, ORCA) is not part of the bundled spiffe-helper');",
+};
+const leftOut: Plugin = {
+  name: 'left-out',
   setup(builder) {
-    builder.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'no-pino-transports' }));
-    builder.onLoad({ filter: /.*/, namespace: 'no-pino-transports' }, () => ({
-      contents: "module.exports = class { constructor() { throw new Error('pino transports are not part of the bundled spiffe-helper'); } };",
-      loader: 'js',
-    }));
+    builder.onResolve({ filter: new RegExp(`^(${Object.keys(LEFT_OUT).join('|')})$`) }, ({ path }) => ({ path, namespace: 'left-out' }));
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, ({ path }) => ({ contents: LEFT_OUT[path], loader: 'js' }));
   },
 };
 
-await build({
+const { outputFiles } = await build({
   entryPoints: ['cmd/spiffe-helper.ts'],
   outfile: BUNDLE,
   bundle: true,
   minify: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, not ESM: an ES bundle hoists the node: imports of modules loaded only when needed (the
+  // daemon's, execa's, chokidar's) to its top, so every start would load their builtins too.
+  format: 'cjs',
   target: 'node24',
-  // Dependencies written as CommonJS require() Node's builtins; an ES module has no `require`.
-  banner: { js: "import{createRequire as __createRequire}from'node:module';const require=__createRequire(import.meta.url);" },
-  plugins: [noPinoTransports],
+  // import() of what stays outside the bundle (node:http, the HCL parser) as require(): the launcher's
+  // vm.Script then needs no module loader for dynamic imports.
+  supported: { 'dynamic-import': false },
+  plugins: [leftOut],
   // The HCL parser (about 1.5 MB) is loaded only when a config file is HCL: kept out of the bundle, it
   // costs a TOML start-up nothing, not even reading and compiling it.
   external: ['js-hcl-parser'],
   legalComments: 'linked',
   logLevel: 'warning',
+  write: false,
 });
-await writeFile(LAUNCHER, LAUNCHER_SOURCE);
+let bundleHash = '';
+await mkdir(dirname(BUNDLE), { recursive: true });
+for (const output of outputFiles) {
+  if (!output.path.endsWith(BUNDLE)) {
+    await writeFile(output.path, output.contents);
+    continue;
+  }
+  // The launcher compiles the bundle as a function body, where the command's #! line cannot stand.
+  const text = output.text.replace(/^#!.*\n/, '');
+  bundleHash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  await writeFile(output.path, text);
+}
+await writeFile(LAUNCHER, launcherSource(bundleHash));
 // npm makes a bin executable when it installs the package; the image and the bench run it from dist.
 await chmod(LAUNCHER, 0o755);

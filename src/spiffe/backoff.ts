@@ -7,6 +7,12 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000 };
 
 /**
+ * For a run bounded by a deadline (a one-shot): look again at least every half second, so files are
+ * written soon after the agent's socket appears, not up to 30 s later as a daemon's retries would be.
+ */
+export const PROMPT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 500 };
+
+/**
  * The one retry policy of the library (and the helper built on it): capped exponential backoff with
  * equal jitter, so retries spread out but never come sooner than half the ceiling. reset() after a
  * success starts over from `initialMs`.

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import type { WorkloadApiTestServer } from '../support/workload-api-server.ts';
+import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { tempDir } from '../support/tmp.ts';
+import { waitFor } from '../support/wait.ts';
 import { lines, RECORDER, servedSerial, server, toml, x509Config } from './support.ts';
 
 const ONE_SHOT = 'daemon_mode = false\noneshot_timeout = "3s"';
@@ -62,6 +63,21 @@ test('one-shot with no socket names the missing socket', async (t) => {
   const helper = await startHelper(t, dir, x509Config(join(dir, 'missing.sock'), join(dir, 'certs'), ONE_SHOT.replace('3s', '1s')));
   assert.equal(await helper.exited(), 1);
   assert.match(helper.stderr(), /spiffe-helper: no complete set of files within 1000 ms: .*no Workload API socket at .*missing\.sock/);
+});
+
+test('one-shot whose agent socket appears late looks again every half second at most, and writes once it is there', async (t) => {
+  const dir = await tempDir(t);
+  const socketPath = join(dir, 'late.sock');
+  const certs = join(dir, 'certs');
+  const helper = await startHelper(t, dir, x509Config(socketPath, certs, 'daemon_mode = false\noneshot_timeout = "60s"'));
+  const retries = () => helper.logs.filter((line) => typeof line.retryInMs === 'number');
+  await waitFor(() => retries().length >= 4, { what: 'four retries while the socket is missing', timeoutMs: 60_000 });
+  // A daemon's backoff doubles to 30 s; a one-shot bounded by its deadline must not wait that long.
+  assert.ok(retries().every((line) => (line.retryInMs as number) <= 500), JSON.stringify(retries()));
+  const s = await WorkloadApiTestServer.start({ socketPath });
+  t.after(() => s.stop());
+  assert.equal(await helper.exited(), 0, helper.stderr());
+  assert.ok(await servedSerial(certs));
 });
 
 test('one-shot never replaces part of a set: an output with a 250-byte name is written with the rest', async (t) => {

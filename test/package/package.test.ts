@@ -169,14 +169,16 @@ test('the Dockerfile: distroless Node 24, only the bundle and the HCL parser, a 
   assert.equal(labels['org.opencontainers.image.version'], pkg.version);
   assert.equal(labels['org.opencontainers.image.licenses'], pkg.license);
   for (const key of ['title', 'description', 'base.name']) assert.ok(labels[`org.opencontainers.image.${key}`], key);
-  // A read-only root: the compile cache is made at build time, where the launcher reads it.
-  const cache = /^ENV NODE_COMPILE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')) ?? '')?.[1];
-  assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'NODE_COMPILE_CACHE inside the image');
-  const warm = finalStage.findIndex((line) => line.startsWith('RUN ["/nodejs/bin/node"'));
-  assert.ok(warm > finalStage.findIndex((line) => line.startsWith('ENV NODE_COMPILE_CACHE=')), 'the cache is written after NODE_COMPILE_CACHE is set');
-  // The cache is keyed on V8's flags: it is made by the entry point's own node command line.
-  const warmArgs = JSON.parse(finalStage[warm]!.slice('RUN '.length)) as string[];
-  assert.deepEqual(warmArgs.slice(0, -1), entrypoint.slice(2));
+  // A read-only root: the code cache is made at build time, in a stage of its own on the same base
+  // image, and the launcher is told where it is.
+  const cache = /^ENV SPIFFE_HELPER_CODE_CACHE=(\S+)$/.exec(finalStage.find((line) => line.startsWith('ENV SPIFFE_HELPER_CODE_CACHE=')) ?? '')?.[1];
+  assert.ok(cache?.startsWith('/opt/spiffe-helper/'), 'SPIFFE_HELPER_CODE_CACHE inside the image');
+  assert.ok(finalStage.some((line) => line.startsWith('COPY --from=code-cache ') && line.endsWith(` ${cache}/`)), 'the cache is copied where the launcher looks');
+  const cacheStage = instructions.slice(instructions.findIndex((line) => line.endsWith(' AS code-cache')), instructions.findLastIndex((line) => line.startsWith('FROM ')));
+  assert.equal(cacheStage[0], `${finalStage[0]} AS code-cache`, 'made on the image the helper runs on');
+  // The cache is keyed on V8's version and flags: it is made by the entry point's own node command line.
+  const warm = JSON.parse(cacheStage.find((line) => line.startsWith('RUN ["/nodejs/bin/node"'))!.slice('RUN '.length)) as string[];
+  assert.deepEqual(warm.slice(2), [cache, ...entrypoint.slice(2)]);
 });
 
 test('the packed package (npm pack) runs a one-shot fetch from an empty directory with its bin alone, as the image does', async (t) => {
@@ -203,8 +205,8 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
   const api = await startDevWorkloadApi();
   t.after(() => api.close());
   await writeFile(join(work, 'helper.conf'), `agent_address = "${api.endpoint}"\ncert_dir = "certs"\nsvid_file_name = "tls.crt"\nsvid_key_file_name = "tls.key"\nsvid_bundle_file_name = "ca.crt"\ndaemon_mode = false\n`);
-  // A compile cache that cannot be written (its path is a file), as on a read-only root.
-  const env = { ...process.env, NODE_COMPILE_CACHE: tarball };
+  // A code cache that cannot be written (its path is under a file), as on a read-only root.
+  const env = { ...process.env, SPIFFE_HELPER_CODE_CACHE: join(tarball, 'code-cache') };
   await run(process.execPath, [join(image, basename(pkg.bin['spiffe-helper']!)), '-config', 'helper.conf'], { cwd: work, env, timeout: 60_000 });
   const written = new X509Certificate(await readFile(join(work, 'certs', 'tls.crt')));
   assert.equal(written.serialNumber, new X509Certificate(api.x509Svids[0]!.chainDer).serialNumber);
@@ -221,13 +223,15 @@ test('the packed package (npm pack) runs a one-shot fetch from an empty director
 test('the benchmark runs every part and prints a row for each helper and the floor', async () => {
   await build;
   const { stdout } = await run(process.execPath, [join(root, 'bench', 'run.ts'), '--smoke', '--no-build'], { cwd: root, timeout: 240_000 });
-  for (const title of ['One-shot fetch from a real SPIRE agent', 'Daemon: idle, then', 'Rotation latency over', 'Writing a 3-file set', 'The library: mTLS by SPIFFE ID']) {
+  for (const title of ['One-shot fetch from a real SPIRE agent', 'before the agent\'s socket exists', 'Daemon: idle, then', 'Daemon at rest with its health listener', '-CA trust bundle', 'Rotation latency over', 'Writing a 3-file set', 'The library: mTLS by SPIFFE ID']) {
     assert.ok(stdout.includes(title), `no "${title}" table in:\n${stdout}`);
   }
   const rows = (name: string) => stdout.split('\n').filter((line) => line.startsWith(name)).length;
-  // One-shot (with real SPIRE), daemon and latency each print a row per helper; one-shot adds the floor.
+  // One-shot (with real SPIRE), the late socket, daemon, listener, big bundle and latency each print a
+  // row per helper; one-shot adds this helper with a cold code cache, an empty Node and the floor.
   const withSpire = spireUnavailable() === undefined;
-  assert.equal(rows('spiffe-helper (Node, this project)'), withSpire ? 3 : 2, stdout);
+  assert.equal(rows('spiffe-helper (Node, this project)'), withSpire ? 7 : 5, stdout);
   assert.equal(rows('node -e 0'), withSpire ? 1 : 0, stdout);
-  if (existsSync(GO_HELPER)) assert.equal(rows('spiffe-helper v0.11.0 (Go)'), withSpire ? 3 : 2, stdout);
+  assert.equal(rows('node loading http2, tls, crypto, net'), withSpire ? 1 : 0, stdout);
+  if (existsSync(GO_HELPER)) assert.equal(rows('spiffe-helper v0.11.0 (Go)'), withSpire ? 6 : 5, stdout);
 });

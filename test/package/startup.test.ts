@@ -21,6 +21,8 @@ const HEAVY = {
   'the HCL parser': /\/node_modules\/js-hcl-parser\//,
   // Certificates are read by src/spiffe/svid's DER walker and PKCS#12 is written by src/helper/formats's encoder.
   'an ASN.1 schema library': /\/node_modules\/(@peculiar\/|asn1js\/)/,
+  // Workload API messages are read and written by the codec generated at build time (src/spiffe/workload/codec.ts).
+  'protobuf reflection': /\/node_modules\/(@grpc\/proto-loader|protobufjs)\//,
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,
   // -dev's in-memory CA and Workload API server: loaded only when asked for.

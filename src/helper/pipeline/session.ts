@@ -1,4 +1,4 @@
-import { InvalidMessageError, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type ConnectionState, type X509Context } from '../../spiffe/workload/index.ts';
+import { InvalidMessageError, PROMPT_BACKOFF, WorkloadApiClient, WorkloadApiError, formatEndpointAddress, type BackoffPolicy, type ConnectionState, type X509Context } from '../../spiffe/workload/index.ts';
 import { JwtSource, NoMatchingSvidError, X509Source, type SourceOptions } from '../../spiffe/sources/index.ts';
 import type { JwtBundleSet, JwtSvid, X509Svid } from '../../spiffe/svid/index.ts';
 import { FileSetWriter } from '../output/index.ts';
@@ -32,6 +32,8 @@ export interface SessionSeed {
 
 const jwtRequestKey = (jwt: JwtSvidOutput): string => JSON.stringify([jwt.fileName, jwt.audience, jwt.extraAudiences, jwt.spiffeId ?? null]);
 const describeJwt = (jwt: JwtSvidOutput): string => `JWT-SVID for audience ${JSON.stringify(jwt.audience)}`;
+/** A one-shot run is bounded by its deadline, so it looks again promptly; a daemon backs off further. */
+const retries = (config: HelperConfig): { backoff?: BackoffPolicy } => (config.daemonMode ? {} : { backoff: PROMPT_BACKOFF });
 
 /**
  * One configuration's pipeline, wiring only: the X509Source and JwtSource on one Workload API
@@ -71,7 +73,7 @@ export class Session {
     this.#log = log;
     this.#events = events;
     this.#metrics = metrics;
-    this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }) });
+    this.#client = new WorkloadApiClient({ ...(config.agentAddress === undefined ? {} : { address: config.agentAddress }), ...retries(config) });
     this.#plan = new FilePlan(config);
     this.#firstWrite = new FirstWriteGate(config, this.#plan, log, () => void this.#writes.schedule());
     this.health = new HealthState(configuredOutputs(config), {
@@ -225,6 +227,7 @@ export class Session {
       extraAudiences: jwt.extraAudiences,
       spiffeId: jwt.spiffeId,
       hint: this.config.hint,
+      ...retries(this.config),
       onToken: (svid) => {
         this.#metrics.updateReceived('jwt_svid');
         this.#log.info({ spiffeId: svid.id.toString(), audience: jwt.audience, expiresAt: svid.expiresAt }, 'JWT-SVID fetched');

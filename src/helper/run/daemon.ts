@@ -1,6 +1,5 @@
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { basename, dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { parseConfig, readConfigText, type ConfigInputs, type HelperConfig } from '../config/index.ts';
 import { Notifier, WrappedProgram, exitCodeOf, stopExitCode } from '../program/index.ts';
 import { programSpec, sameProgram } from './program-spec.ts';
@@ -10,6 +9,7 @@ import { HelperMetrics, metricsExposition } from '../metrics/index.ts';
 import { VERSION } from '../../spiffe/version.ts';
 import { ServiceNotifier } from '../systemd/index.ts';
 import { Session } from '../pipeline/index.ts';
+import { Collector, holdYoungGeneration, releaseYoungGeneration } from './memory.ts';
 
 export interface HelperOptions {
   /** What the config is loaded from again on a reload: the file (if any), the environment, the flags. */
@@ -36,6 +36,7 @@ export class Daemon {
   readonly #metrics = new HelperMetrics();
   readonly #service: ServiceNotifier;
   #ready = false;
+  readonly #collector = new Collector();
   #session: Session;
   /** The session the health listener reports on: during a swap, the previous one until the next has written. */
   #reporting: Session;
@@ -188,6 +189,7 @@ export class Daemon {
     await this.#session.close();
     await this.#listener?.server.close();
     await this.#service.flush();
+    releaseYoungGeneration();
   }
 
   readonly #onStopSignal = (signal: NodeJS.Signals): void => {
@@ -247,6 +249,7 @@ export class Daemon {
 
   #onFilesWritten(changed: boolean): void {
     if (this.#stopping) return;
+    this.#collector.afterWrite();
     this.#tellServiceManager(changed);
     let started: boolean;
     try {
@@ -274,15 +277,4 @@ export class Daemon {
     this.#log.error(`stopping: ${error.message}`);
     await this.stop(this.#session.config.stopSignal, 1);
   }
-}
-
-/**
- * A daemon allocates little, in bursts (one update's parsing and rendering), yet under back-to-back
- * rotations V8 grows the young generation up to 64 MB and keeps it: resident memory that only
- * looks like a leak. Held at the size it has, the daemon stays flat (BENCHMARKS.md). Set here rather
- * than as --max-semi-space-size on a command line, so every way of launching the helper gets it;
- * V8 reads this flag each time it would grow the space.
- */
-function holdYoungGeneration(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
 }

@@ -70,12 +70,14 @@ export class WorkloadApiClient {
 
   constructor(options: WorkloadApiClientOptions = {}) {
     this.address = resolveEndpointAddress(options.address);
-    this.#stub = new SpiffeWorkloadApi(grpcTarget(this.address), credentials.createInsecure(), {
-      // The agent is local: notice a restarted agent quickly rather than after grpc's 120 s default.
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 5_000,
-    }) as WorkloadApiStub;
     this.#backoff = options.backoff ?? {};
+    const { maxMs } = new Backoff(this.#backoff).policy;
+    this.#stub = new SpiffeWorkloadApi(grpcTarget(this.address), credentials.createInsecure(), {
+      // The agent is local: notice a restarted agent quickly rather than after grpc's 120 s default,
+      // and the channel never waits longer to reconnect than a watch waits to retry.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': Math.min(5_000, maxMs),
+    }) as WorkloadApiStub;
   }
 
   watchX509Context(handler: WatchHandler<X509Context>): Watch {

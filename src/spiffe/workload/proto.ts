@@ -1,54 +1,37 @@
-import { loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
-// workload.proto as protobufjs JSON, prepared at build time by scripts/proto-descriptor.ts: starting
-// the client parses no .proto text.
-import descriptor from './workload-descriptor.json' with { type: 'json' };
+import { makeGenericClientConstructor, type Client, type ServiceDefinition } from '@grpc/grpc-js';
+// Made at build time from workload.proto by scripts/proto-codec.ts: no protobuf library, reflection or
+// code generation at run time.
+import { methods } from './codec.ts';
 
-/** protobufjs types a method's `comment` as required, though its own toJSON() leaves it out. */
-type Descriptor = Parameters<typeof fromJSON>[0];
+/** The Workload API service for grpc-js: each method's path and its messages' codec, both ways. */
+export const workloadApiService: ServiceDefinition = Object.fromEntries(
+  Object.entries(methods).map(([name, method]) => [
+    name,
+    {
+      path: method.path,
+      requestStream: false,
+      responseStream: method.responseStream,
+      requestSerialize: method.request.encode,
+      requestDeserialize: method.request.decode,
+      responseSerialize: method.response.encode,
+      responseDeserialize: method.response.decode,
+      originalName: name,
+    },
+  ]),
+);
 
-/** Absent fields decode as empty values, as proto3 means them; bytes stay Buffers. */
-const definition = fromJSON(descriptor as Descriptor, { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, objects: true, oneofs: true });
+export const SpiffeWorkloadApi = makeGenericClientConstructor(workloadApiService, 'SpiffeWorkloadAPI');
 
-export const SpiffeWorkloadApi = loadPackageDefinition(definition).SpiffeWorkloadAPI as ServiceClientConstructor;
-export const workloadApiService = SpiffeWorkloadApi.service;
-
-/** Wire shapes of the messages this client reads: snake_case as in the proto, except
- * google.protobuf.Struct, whose bundled definition (protobufjs) names its fields in camelCase. */
-export interface X509SvidMessage {
-  spiffe_id: string;
-  x509_svid: Buffer;
-  x509_svid_key: Buffer;
-  bundle: Buffer;
-  hint: string;
-}
-export interface X509SvidResponse {
-  svids: X509SvidMessage[];
-  crl: Buffer[];
-  federated_bundles: Record<string, Buffer>;
-}
-export interface X509BundlesResponse {
-  crl: Buffer[];
-  bundles: Record<string, Buffer>;
-}
-export interface JwtBundlesResponse {
-  bundles: Record<string, Buffer>;
-}
-export interface JwtSvidResponse {
-  svids: { spiffe_id: string; svid: string; hint: string }[];
-}
-export interface StructValue {
-  nullValue?: string;
-  numberValue?: number;
-  stringValue?: string;
-  boolValue?: boolean;
-  structValue?: { fields: Record<string, StructValue> };
-  listValue?: { values: StructValue[] };
-  kind?: string;
-}
-export interface ValidateJwtSvidResponse {
-  spiffe_id: string;
-  claims: { fields: Record<string, StructValue> } | null;
-}
+/** Wire shapes of the messages this client reads, generated with the codec: snake_case as in the
+ * proto, except google.protobuf.Struct, whose bundled definition (protobufjs) names its fields in camelCase. */
+export type {
+  X509SVID as X509SvidMessage,
+  X509SVIDResponse as X509SvidResponse,
+  X509BundlesResponse,
+  JWTBundlesResponse as JwtBundlesResponse,
+  JWTSVIDResponse as JwtSvidResponse,
+  Value as StructValue,
+  ValidateJWTSVIDResponse as ValidateJwtSvidResponse,
+} from './codec.ts';
 
 export type WorkloadApiStub = Client & Record<string, (...args: unknown[]) => unknown>;
