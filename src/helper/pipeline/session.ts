@@ -92,9 +92,7 @@ export class Session {
       metrics,
       log,
       onComplete: (changed) => events.onComplete(changed),
-      onFailure: (message) => {
-        this.lastProblem = message;
-      },
+      onFailure: (message) => void (this.lastProblem = message),
     });
   }
 
