@@ -168,7 +168,7 @@ describe('the library against real SPIRE', { skip }, () => {
     });
     t.after(() => socket.destroy());
     socket.on('error', () => undefined);
-    await waitFor(() => backendService.refused.length === 1, { what: 'the forged example.org peer refused' });
+    await waitFor(() => backendService.refused.length === 1, { what: 'the forged example.org peer refused', timeoutMs: 60_000 });
     assert.match(backendService.refused[0]!.message, /spiffe:\/\/example\.org\/frontend: the chain does not verify to any authority of the example\.org bundle/);
     assert.equal(backendService.reached.length, 1);
   });
