@@ -3,22 +3,16 @@
  * and their GNU double-dash forms, parsed by hand because node:util's parseArgs has no single-dash
  * long options.
  */
-export interface CommandLine {
-  /** As given with -config; undefined: the default, DEFAULT_CONFIG_FILE, which may be absent. */
-  readonly configFile: string | undefined;
-  /** Overrides the config's daemon_mode when given. */
-  readonly daemonMode: boolean | undefined;
-  /** 'check-config': -check=config, the config alone, not against this machine (cert_dir, cmd). */
-  readonly action: 'run' | 'check' | 'check-config' | 'version' | 'help';
-  /** -dev[=<SPIFFE ID>]: run against an in-process development Workload API (src/spiffe/dev); absent: not asked. */
-  readonly dev?: { readonly spiffeId: string | undefined };
+import { DEFAULT_CONFIG_FILE, type HelperCommand } from '../src/helper/run/index.ts';
+
+/** What the helper is asked to do, or -help, which the command answers itself. */
+export interface CommandLine extends Omit<HelperCommand, 'action'> {
+  readonly action: HelperCommand['action'] | 'help';
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
-
-export const DEFAULT_CONFIG_FILE = 'helper.conf';
 
 export const USAGE = `Usage: spiffe-helper [-config <file>] [-daemon-mode=<bool>] [-dev[=<SPIFFE ID>]] [-check] [-version] [-help]
 

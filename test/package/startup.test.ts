@@ -26,7 +26,7 @@ const HEAVY = {
   // An ES import of node:http builds its module namespace, which loads undici; grpc-js's require() does not.
   'the HTTP server (and with it undici)': /^import node:http$/,
   // -dev's in-memory CA and Workload API server: loaded only when asked for.
-  'the development Workload API': /\/(src\/dev\/|cmd\/dev\.ts)/,
+  'the development Workload API': /\/src\/spiffe\/dev\//,
 } as const;
 
 function loadedOf(modules: readonly string[]): string[] {

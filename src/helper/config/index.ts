@@ -2,7 +2,7 @@ export { describeChosen, type ChosenDefault } from './chosen.ts';
 export { ConfigError } from './errors.ts';
 export { describeConfig, formatDuration } from './describe.ts';
 export type { HostChecks } from './host.ts';
-export { configuredByEnvironment } from './environment.ts';
+export { DEFAULT_CONFIG_FILE, configFileToRead } from './config-file.ts';
 export { loadConfig, readConfigText } from './load.ts';
 export { parseConfig, type ConfigInputs } from './parse.ts';
 export { x509FileNames } from './x509-outputs.ts';

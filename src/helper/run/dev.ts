@@ -1,4 +1,4 @@
-import { startDevWorkloadApi, type DevWorkloadApi } from '../src/spiffe/dev/index.ts';
+import { startDevWorkloadApi, type DevWorkloadApi } from '../../spiffe/dev/index.ts';
 
 /**
  * -dev: the development Workload API, started in this process before the config is read. Its one
