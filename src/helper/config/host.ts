@@ -3,7 +3,7 @@ import { databaseDataDirectory } from './data-dir.ts';
 import { resolveEndpointAddress } from '../../spiffe/workload/endpoint.ts';
 import type { HelperConfig } from './types.ts';
 
-/** Checks a config against this machine; the command check is given by the caller (it knows PATH). */
+/** Checks a config against this machine, given by the caller: the command check (it knows PATH) and the writer's directory rules (config does not import the writer). */
 export interface HostChecks {
   /** Throws (or rejects with) an Error saying why `command` cannot be run. */
   readonly command?: (command: string) => unknown;
