@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, type ConfigInputs } from '../../src/helper/config/index.ts';
+import { checkOutputDirectory } from '../../src/helper/output/index.ts';
 import { resolveCommand } from '../../src/helper/program/index.ts';
 import { tempDir } from '../support/tmp.ts';
 import { X509, refuse } from './support.ts';
@@ -11,7 +12,7 @@ const message = async (text: string, inputs: ConfigInputs = HOST): Promise<strin
 
 
 /** The machine checks as the command line runs them. */
-const HOST: ConfigInputs = { file: 'helper.conf', host: { command: (command) => resolveCommand(command) } };
+const HOST: ConfigInputs = { file: 'helper.conf', host: { command: (command) => resolveCommand(command), directory: checkOutputDirectory } };
 
 test('cert_dir that can never hold the files is refused at load: a file, a device, under a file, the root', async (t) => {
   const dir = await tempDir(t);
@@ -23,6 +24,22 @@ test('cert_dir that can never hold the files is refused at load: a file, a devic
   assert.equal(await message(`cert_dir = "/"\n${X509}`), 'helper.conf:1: cert_dir: / is the root directory: the helper replaces files and links in it, so give it a directory of its own');
   // Missing directories are created at start: fine.
   assert.equal((await parseConfig(`cert_dir = "${dir}/new/certs"\n${X509}`, HOST)).certDir, `${dir}/new/certs`);
+});
+
+test('a JWT-SVID file\'s directory outside cert_dir is checked by the same rules as cert_dir: a file in its place, a link the writer will not follow', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'file'), '');
+  // A link in a directory every user may change (an emptyDir): the writer never follows it.
+  const open = join(dir, 'open');
+  await mkdir(join(dir, 'real'));
+  await mkdir(open);
+  await chmod(open, 0o777);
+  await symlink(join(dir, 'real'), join(open, 'link'));
+  const jwt = (path: string): string => `${X509}[[jwt_svids]]\njwt_audience = "db"\njwt_svid_file_name = "${path}"\n`;
+  assert.equal(await message(jwt(`${dir}/file/db.jwt`)), `helper.conf:6: jwt_svids[0].jwt_svid_file_name: ${dir}/file is a regular file, not a directory`);
+  assert.equal(await message(jwt(`${open}/link/db.jwt`)), `helper.conf:6: jwt_svids[0].jwt_svid_file_name: ${open}/link is a symbolic link in ${open}, which is writable by every user without the sticky bit: not followed (name the real directory)`);
+  assert.equal(await message(`cert_dir = "${open}/link"\n${X509}`), `helper.conf:1: cert_dir: ${open}/link is a symbolic link in ${open}, which is writable by every user without the sticky bit: not followed (name the real directory)`);
+  assert.equal((await parseConfig(jwt(`${dir}/real/db.jwt`), HOST)).jwtSvids[0]?.path, `${dir}/real/db.jwt`);
 });
 
 test('a cmd that is missing or not executable is refused at load, in daemon mode', async (t) => {

@@ -1,21 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HELPER_ENTRY } from '../support/helper-process.ts';
+import { notRoot, systemUser, type SystemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const run = promisify(execFile);
 const X509_FILES = 'svid_file_name = "svid.pem"\nsvid_key_file_name = "svid_key.pem"\nsvid_bundle_file_name = "svid_bundle.pem"\nagent_address = "unix:///run/spire/agent.sock"\n';
 
-/** `-check` as the given user (setpriv drops to it), with its exit code, stdout and stderr. */
-async function check(args: readonly string[], user?: { uid: number; gid: number }): Promise<{ code: number; stdout: string; stderr: string }> {
-  const as = user === undefined ? [] : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups'];
-  const [file, ...rest] = [...as, process.execPath, HELPER_ENTRY, ...args];
-  return run(file!, rest, { cwd: '/' }).then(
+/** `-check` as root, or as `user`, with its exit code, stdout and stderr. */
+async function check(args: readonly string[], user?: SystemUser): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [HELPER_ENTRY, ...args];
+  const done = user === undefined ? run(process.execPath, argv, { cwd: '/' }) : user.run(process.execPath, argv, { cwd: '/' });
+  return done.then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
   );
@@ -38,11 +39,8 @@ test('-check=config checks the config alone: a cmd not installed here and a cert
   assert.deepEqual([bad.code, bad.stderr], [1, `spiffe-helper: ${config}:5: cmd_exit: "rerun" needs cmd, the program to run again\n`]);
 });
 
-test('-check as a user who can never create or write cert_dir says so; a directory it can write passes', { skip: process.getuid?.() !== 0 && 'needs root to create a user' }, async (t) => {
-  const name = `sh-check-${randomBytes(4).toString('hex')}`;
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name]);
-  t.after(() => execFileSync('userdel', [name]));
-  const user = { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) };
+test('-check as a user who can never create or write cert_dir says so; a directory it can write passes', { skip: notRoot }, async (t) => {
+  const user = await systemUser(t);
   const dir = await tempDir(t);
   await chmod(dir, 0o755);
   const rootOwned = join(dir, 'root-owned');

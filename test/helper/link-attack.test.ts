@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHelper, type HelperProcess } from '../support/helper-process.ts';
-import { canActAsOtherUser, createOtherUser, startRacer } from '../support/other-user.ts';
+import { notRoot, systemUser, type SystemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { keyMatches, server, servedSerial, x509Config } from './support.ts';
@@ -14,7 +15,6 @@ import { keyMatches, server, servedSerial, x509Config } from './support.ts';
 // create, write or chmod anything outside cert_dir, and must keep rotating.
 
 const STARTUP_MS = 30_000;
-const skip = canActAsOtherUser() ? false : 'needs root, to create a second user and act as it';
 
 /** The victim: a root-only directory of root-only files; its state as "name mode content" lines. */
 async function victimState(victim: string): Promise<string[]> {
@@ -28,15 +28,37 @@ async function victimState(victim: string): Promise<string[]> {
   return state;
 }
 
+/** Starts the link racer fixture as `user`; resolves once it watches. `swaps()` counts the swaps it won; stopped with the user. */
+async function startRacer(user: SystemUser, args: readonly string[]): Promise<{ swaps(): number; stop(): Promise<void> }> {
+  const racer = user.spawn(process.execPath, [new URL('../output/fixtures/link-racer.ts', import.meta.url).pathname, ...args]);
+  let output = '';
+  let errors = '';
+  racer.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  racer.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const watching = (): boolean => {
+    if (racer.exitCode !== null) throw new Error(`the racer exited: ${errors}`);
+    return output.startsWith('ready\n');
+  };
+  await waitFor(watching, { what: `the link racer (${args.join(' ')}) to watch`, timeoutMs: 20_000 });
+  return {
+    swaps: () => output.split('\n').filter((line) => line.startsWith('swap ')).length,
+    async stop() {
+      if (racer.exitCode !== null || racer.signalCode !== null) return;
+      racer.kill('SIGKILL');
+      await once(racer, 'exit');
+    },
+  };
+}
+
 /** Writes tried: written, or refused with one error line. */
 const attempts = (helper: HelperProcess): number => helper.logs.filter((line) => line.msg === 'files written' || line.msg.startsWith('files not written')).length;
 const alive = (helper: HelperProcess): boolean => helper.child.exitCode === null && helper.child.signalCode === null;
 
-test('a local user racing the writer with symlinks never gets a root helper to write or chmod outside cert_dir', { skip }, async (t) => {
+test('a local user racing the writer with symlinks never gets a root helper to write or chmod outside cert_dir', { skip: notRoot }, async (t) => {
   const s = await server(t);
   const base = await tempDir(t);
   await chmod(base, 0o755);
-  const user = await createOtherUser(t);
+  const user = await systemUser(t);
 
   const victim = join(base, 'victim');
   await mkdir(victim, { mode: 0o700 });
@@ -52,8 +74,8 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   const open = join(base, 'emptydir');
   await mkdir(open);
   await chmod(open, 0o777);
-  await user.run(['ln', '-s', victim, join(open, '..data')]);
-  await user.run(['ln', '-s', join(victim, 'sentinel-1'), join(open, 'svid.pem')]);
+  await user.run('ln', ['-s', victim, join(open, '..data')]);
+  await user.run('ln', ['-s', join(victim, 'sentinel-1'), join(open, 'svid.pem')]);
   const generations = await startRacer(user, ['generations', open, victim]);
 
   // D: the same emptyDir attack on the per-file layout: each temporary file swapped for a link.
@@ -66,7 +88,7 @@ test('a local user racing the writer with symlinks never gets a root helper to w
   const sticky = join(base, 'sticky');
   await mkdir(sticky);
   await chmod(sticky, 0o1777);
-  await user.run(['ln', '-s', victim, join(sticky, 'certs')]);
+  await user.run('ln', ['-s', victim, join(sticky, 'certs')]);
 
   // C: cert_dir does not exist yet, in a parent anyone may write: the user races its creation.
   const parent = join(base, 'shared');

@@ -4,7 +4,7 @@ import { chmod, chown, lstat, mkdir, readFile, readdir, readlink, rm, symlink, w
 import { join } from 'node:path';
 import { FileSetWriter, type OutputFile } from '../../src/helper/output/index.ts';
 import { DirHandle } from '../../src/helper/output/dir-handle.ts';
-import { canActAsOtherUser, createOtherUser } from '../support/other-user.ts';
+import { notRoot, systemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const set = (n: number): OutputFile[] => [
@@ -78,16 +78,16 @@ test('the walk to cert_dir follows a link only root or the helper\'s user made w
   assert.throws(() => DirHandle.open(join(root, 'c', 'd'), { mode: 0o755, parents: false }), /c is missing/);
 });
 
-test('a helper that is not root walks through a directory it may pass but not read (mode 0711) to its cert_dir', { skip: canActAsOtherUser() ? false : 'needs root, to act as another user' }, async (t) => {
+test('a helper that is not root walks through a directory it may pass but not read (mode 0711) to its cert_dir', { skip: notRoot }, async (t) => {
   const base = await tempDir(t);
   await chmod(base, 0o755);
-  const user = await createOtherUser(t);
+  const user = await systemUser(t);
   const passOnly = join(base, 'pass-only');
   await mkdir(join(passOnly, 'certs'), { recursive: true });
   await chmod(passOnly, 0o711);
   await chown(join(passOnly, 'certs'), user.uid, user.gid);
   const script = `const { FileSetWriter } = await import(${JSON.stringify(new URL('../../src/helper/output/index.ts', import.meta.url).href)});
 await new FileSetWriter(${JSON.stringify(join(passOnly, 'certs'))}).write([{ name: 'svid.pem', content: 'cert', mode: 0o644 }]);`;
-  await user.run([process.execPath, '--input-type=module', '-e', script]);
+  await user.run(process.execPath, ['--input-type=module', '-e', script]);
   assert.equal(await readFile(join(passOnly, 'certs', 'svid.pem'), 'utf8'), 'cert');
 });

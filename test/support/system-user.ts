@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { waitFor } from './wait.ts';
 
@@ -14,9 +14,9 @@ export interface SystemUser {
   readonly name: string;
   readonly uid: number;
   readonly gid: number;
-  /** Runs `command` as this user, with no supplementary groups, and resolves with its stdout. */
-  run(command: string, args: readonly string[]): Promise<string>;
-  /** Starts `command` as this user; killed by pid after the test. */
+  /** Runs `command` as this user, with no supplementary groups, to completion; rejects on a non-zero exit (execFile's error: code, stdout, stderr). */
+  run(command: string, args: readonly string[], options?: { readonly cwd?: string }): Promise<{ stdout: string; stderr: string }>;
+  /** Starts `command` as this user, stdout and stderr piped; killed by pid after the test. */
   spawn(command: string, args: readonly string[]): ChildProcess;
 }
 
@@ -24,6 +24,7 @@ const asUser = (user: { uid: number; gid: number }, command: string, args: reado
   `--reuid=${user.uid}`,
   `--regid=${user.gid}`,
   '--clear-groups',
+  '--',
   command,
   ...args,
 ];
@@ -42,7 +43,11 @@ export async function systemUser(t: { after(fn: () => unknown): void }): Promise
   });
   const children: ChildProcess[] = [];
   t.after(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
     // --force: processes of the user that the test started are stopped by their own hooks, which run later.
     await waitFor(() => run('userdel', ['--force', name]).then(() => true), { what: `userdel ${name}`, timeoutMs: 30_000, intervalMs: 200 });
   });
@@ -53,41 +58,11 @@ export async function systemUser(t: { after(fn: () => unknown): void }): Promise
     name,
     uid,
     gid,
-    run: async (command, args) => (await run('setpriv', asUser(user, command, args))).stdout,
+    run: (command, args, options) => run('setpriv', asUser(user, command, args), { cwd: options?.cwd }),
     spawn: (command, args) => {
-      const child = spawn('setpriv', asUser(user, command, args), { stdio: 'ignore' });
+      const child = spawn('setpriv', asUser(user, command, args), { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       return child;
     },
   };
-}
-
-/** The TCP ports `pid` listens on (IPv4 and IPv6): its socket descriptors matched in /proc/net/tcp*. */
-export function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    const target = (() => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })();
-    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode !== undefined) inodes.add(inode);
-  }
-  const ports: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // local_address is "HEXIP:HEXPORT", st 0A is LISTEN, the inode is the tenth field.
-      if (fields[3] === '0A' && inodes.has(fields[9]!)) ports.push(parseInt(fields[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
-}
-
-/** How many descriptors `pid` has open now. */
-export function openDescriptors(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
 }

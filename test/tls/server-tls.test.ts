@@ -13,32 +13,16 @@ import {
   certificatesToPem,
   parseX509Svid,
   peerSpiffeId,
-  pickHint,
   privateKeyToPem,
   serverTls,
   tlsClientOptions,
   type Authorizer,
 } from '../../src/spiffe/index.ts';
-import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
-import { get, h2Get, listen } from './support.ts';
+import { CLIENT, INTRUDER, SERVER, get, h2Get, listen, workloads } from './support.ts';
 
-const SERVER = 'spiffe://example.org/server';
-const CLIENT = 'spiffe://example.org/client';
-const INTRUDER = 'spiffe://example.org/intruder';
 
 type T = { after(fn: () => unknown): void };
-
-async function workloads(t: T) {
-  const api = await WorkloadApiTestServer.start({ svids: [SERVER, CLIENT, INTRUDER].map((spiffeId) => ({ spiffeId, hint: spiffeId.split('/').at(-1)! })) });
-  t.after(() => api.stop());
-  const source = async (hint: string) => {
-    const created = await X509Source.create({ endpoint: api.address, picker: pickHint(hint) });
-    t.after(() => created.close());
-    return created;
-  };
-  return { api, server: await source('server'), client: await source('client'), intruder: await source('intruder') };
-}
 
 /** The server certificate a new connection is shown. */
 async function presentedSerial(t: T, port: number, client: X509Source): Promise<string> {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Server as GrpcServer, ServerCredentials, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { authorizeId, tlsClientOptions, type X509Source } from '../../src/spiffe/index.ts';
+import { X509Source, authorizeId, pickHint, tlsClientOptions } from '../../src/spiffe/index.ts';
 import { SpiffeWorkloadApi, workloadApiService } from '../../src/spiffe/workload/proto.ts';
 import { connect as http2Connect, type SecureClientSessionOptions } from 'node:http2';
 import { request } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import type { RequestOptions } from 'node:https';
+import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 
 /** Listens on an ephemeral loopback port; the server is closed when the test ends. */
 export async function listen(t: { after(fn: () => unknown): void }, server: Server): Promise<number> {
@@ -74,4 +75,20 @@ export async function grpcRoundTrip(t: T, server: X509Source, client: X509Source
   };
   assert.deepEqual(await call(String(server.svid.id)), { svids: [] });
   await assert.rejects(call(unexpected), (error: ServiceError) => error.code === Status.UNAVAILABLE && error.details.includes(`peer ${server.svid.id} is not authorized`));
+}
+
+export const SERVER = 'spiffe://example.org/server';
+export const CLIENT = 'spiffe://example.org/client';
+export const INTRUDER = 'spiffe://example.org/intruder';
+
+/** One Workload API serving SERVER, CLIENT and INTRUDER, and a source for each, picked by hint; all stopped after the test. */
+export async function workloads(t: { after(fn: () => unknown): void }) {
+  const api = await WorkloadApiTestServer.start({ svids: [SERVER, CLIENT, INTRUDER].map((spiffeId) => ({ spiffeId, hint: spiffeId.split('/').at(-1)! })) });
+  t.after(() => api.stop());
+  const source = async (hint: string) => {
+    const created = await X509Source.create({ endpoint: api.address, picker: pickHint(hint) });
+    t.after(() => created.close());
+    return created;
+  };
+  return { api, server: await source('server'), client: await source('client'), intruder: await source('intruder') };
 }

@@ -28,33 +28,12 @@ import {
 } from '../../src/spiffe/index.ts';
 import { WorkloadApiTestServer } from '../support/workload-api-server.ts';
 import { waitFor } from '../support/wait.ts';
-import { get, grpcRoundTrip, h2Get, listen } from './support.ts';
+import { CLIENT, INTRUDER, SERVER, get, grpcRoundTrip, h2Get, listen, workloads } from './support.ts';
 import { Server as GrpcServer, ServerCredentials, status as Status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { SpiffeWorkloadApi, workloadApiService } from '../../src/spiffe/workload/proto.ts';
 
-const SERVER = 'spiffe://example.org/server';
-const CLIENT = 'spiffe://example.org/client';
-const INTRUDER = 'spiffe://example.org/intruder';
 
 type T = { after(fn: () => unknown): void };
-
-/** One Workload API serving three identities, and a source for each, picked by hint. */
-async function workloads(t: T) {
-  const api = await WorkloadApiTestServer.start({
-    svids: [
-      { spiffeId: SERVER, hint: 'server' },
-      { spiffeId: CLIENT, hint: 'client' },
-      { spiffeId: INTRUDER, hint: 'intruder' },
-    ],
-  });
-  t.after(() => api.stop());
-  const source = async (hint: string) => {
-    const created = await X509Source.create({ endpoint: api.address, picker: pickHint(hint) });
-    t.after(() => created.close());
-    return created;
-  };
-  return { api, server: await source('server'), client: await source('client'), intruder: await source('intruder') };
-}
 
 /** An HTTPS server on the server source that only CLIENT may call; it records who reached the handler. */
 async function httpsService(t: T, source: X509Source) {

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MAX_CONNECTIONS } from '../../src/helper/health/index.ts';
 import { startHelper } from '../support/helper-process.ts';
-import { openDescriptors } from '../support/system-user.ts';
+import { openDescriptors } from '../support/proc.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { server, servedSerial, x509Config } from '../helper/support.ts';

@@ -24,7 +24,7 @@ export class ConfigError extends Error {
 /** Keys are echoed in messages; a hostile or broken one is cut short so the message stays one readable line. */
 const KEY_SHOWN = 64;
 
-export function shortKey(key: string): string {
+function shortKey(key: string): string {
   const printable = key.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return printable.length <= KEY_SHOWN ? printable : `${printable.slice(0, KEY_SHOWN)}... (${key.length} characters)`;
 }

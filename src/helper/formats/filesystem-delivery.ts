@@ -8,8 +8,8 @@ import { combinedPem } from './combined-pem.ts';
 // leaf first) and one trust bundle file per trust domain, each only that domain's authorities so an
 // application never mixes them into one root store.
 
-export const CREDENTIAL_BUNDLE = 'credential-bundle.pem';
-export const trustBundleFileName = (trustDomain: string): string => `${trustDomain}.spiffe-trust-bundle.pem`;
+const CREDENTIAL_BUNDLE = 'credential-bundle.pem';
+const trustBundleFileName = (trustDomain: string): string => `${trustDomain}.spiffe-trust-bundle.pem`;
 
 export interface CredentialFolder {
   /** PKCS#8 DER. */

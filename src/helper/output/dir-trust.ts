@@ -32,7 +32,7 @@ export function directoryTrustWarning(dir: string): string | undefined {
     const info = lstatSync(path, { throwIfNoEntry: false });
     const why = info?.isDirectory() === true ? othersMayReplace(info) : undefined;
     if (why !== undefined) {
-      return `${path} ${why}: that user can replace the files the helper writes in ${dir} (it never follows their links, but consumers read what is there); give cert_dir a directory only root can change`;
+      return `${path} ${why}: that user can replace the files the helper writes in ${dir} (it never follows their links, but consumers read what is there); write into a directory only root can change`;
     }
     if (path === dirname(path)) return undefined;
   }

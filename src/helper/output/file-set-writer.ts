@@ -1,13 +1,10 @@
 import { DirHandle } from './dir-handle.ts';
-import { OutputError, checkNames, sameFiles, type FileWriter, type OutputFile, type WriteOptions } from './files.ts';
+import { DIR_MODE, OutputError, checkNames, sameFiles, type FileWriter, type OutputFile, type WriteOptions } from './files.ts';
 import { generations } from './generations.ts';
 import type { DiskLayout, FileLayout } from './layout.ts';
 import { perFile } from './per-file.ts';
 
 const LAYOUTS: Record<FileLayout, DiskLayout> = { generations, files: perFile };
-
-/** Mode of cert_dir (and its missing parents) when the writer makes it. */
-const DIR_MODE = 0o755;
 
 /**
  * Keeps a set of files in one directory: writes are serialised, unchanged sets are not written

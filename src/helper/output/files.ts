@@ -9,6 +9,12 @@ export interface OutputFile {
   readonly mode: number;
 }
 
+/**
+ * Mode of every directory the writer makes: cert_dir and its missing parents, a JWT-SVID file's
+ * directory, each generation. Consumers of any user must pass through; each file has its own mode.
+ */
+export const DIR_MODE = 0o755;
+
 export class OutputError extends Error {
   override name = 'OutputError';
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DirHandle } from './dir-handle.ts';
 import { writeNewFiles } from './durable.ts';
-import { OutputError, attempt, type OutputFile } from './files.ts';
+import { DIR_MODE, OutputError, attempt, type OutputFile } from './files.ts';
 import type { DiskLayout } from './layout.ts';
 
 // The default layout: Kubernetes' AtomicWriter (Secrets, ConfigMaps). Each set is a fresh hidden
@@ -91,7 +91,7 @@ export const generations: DiskLayout = {
     }
     const generation = generationName();
     try {
-      const held = dir.makeDir(generation, 0o755);
+      const held = dir.makeDir(generation, DIR_MODE);
       try {
         await writeNewFiles(held, files, true);
       } finally {

@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
 import { DirHandle } from './dir-handle.ts';
-import { OutputError } from './files.ts';
+import { DIR_MODE, OutputError } from './files.ts';
 import { perFile } from './per-file.ts';
 
 /**
@@ -13,7 +13,7 @@ import { perFile } from './per-file.ts';
 export async function replaceFile(path: string, file: { readonly content: string | Uint8Array; readonly mode: number }): Promise<{ changed: boolean }> {
   const named = [{ name: basename(path), ...file }];
   try {
-    const dir = DirHandle.open(dirname(path), { mode: 0o755, parents: true });
+    const dir = DirHandle.open(dirname(path), { mode: DIR_MODE, parents: true });
     try {
       if (perFile.difference(dir, named) === undefined) return { changed: false };
       await perFile.replace(dir, named, undefined);

@@ -25,7 +25,7 @@ export interface X509RenderPlan {
   readonly pkcs12Password: string | undefined;
 }
 
-export class RenderError extends Error {
+class RenderError extends Error {
   override name = 'RenderError';
 }
 

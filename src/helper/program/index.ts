@@ -1,4 +1,4 @@
-export { describeExit, exitCodeOf, stopExitCode, type ExitStatus } from './exit-status.ts';
+export { exitCodeOf, stopExitCode, type ExitStatus } from './exit-status.ts';
 export type { ProcessLogger } from './logger.ts';
 export { Notifier, type NotifierOptions } from './notifier.ts';
 export { parentDeathPrefix } from './parent-death.ts';
