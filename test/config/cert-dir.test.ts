@@ -33,7 +33,7 @@ test('a cert_dir holding a MariaDB/MySQL data directory gets the "files" layout,
   await dataDirectory(dir);
   const chosen = await parseConfig(`cert_dir = ${JSON.stringify(dir)}\n${X509}`, { file: 'helper.conf', host: noHost });
   assert.equal(chosen.fileLayout, 'files');
-  assert.match(describeConfig(chosen).join('\n'), /file_layout = "files".*chosen because .* holds a MySQL\/MariaDB data directory \(mysql\/, ibdata1, aria_log_control\)/);
+  assert.match(describeConfig(chosen).join('\n'), /^default: file_layout = "files": .* holds a MySQL\/MariaDB data directory \(mysql\/, ibdata1, aria_log_control\)/m);
 
   const kept = await parseConfig(`cert_dir = ${JSON.stringify(dir)}\n${X509}file_layout = "generations"\n`, { file: 'helper.conf', host: noHost });
   assert.equal(kept.fileLayout, 'generations', 'a layout set explicitly is kept');

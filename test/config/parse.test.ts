@@ -99,7 +99,6 @@ test('every default', async () => {
       pkcs12Password: undefined,
       layout: 'helper',
       fileLayout: 'generations',
-      fileLayoutChoice: undefined,
       federatedBundleFileName: undefined,
       certFileMode: 0o644,
       keyFileMode: 0o600,

@@ -37,7 +37,7 @@ test('a cert_dir that is a MariaDB data directory gets only files: SHOW DATABASE
 
   // The Go helper's MySQL example, unchanged in spirit: no file_layout key.
   const helper = await startHelper(t, dir, x509Config(s.address, dataDir, `cmd = "/bin/true"\ncmd_exit = "rerun"\n`));
-  await helper.waitForLog((line) => line.msg.startsWith('file_layout = "files"'), { timeoutMs: STARTUP_MS });
+  await helper.waitForLog((line) => line.msg.startsWith('default: file_layout = "files"'), { timeoutMs: STARTUP_MS });
   await waitFor(() => servedSerial(dataDir), { what: 'the files in the data directory', timeoutMs: STARTUP_MS });
   assert.deepEqual(await notFiles(dataDir), [], 'no directory, link or ..name of the helper in the data directory');
 

@@ -53,7 +53,7 @@ export function describeConfig(config: HelperConfig): string[] {
     config.file === undefined ? 'config: no file (SPIFFE_HELPER_* environment variables only)' : `config: ${config.file}, read as ${FORMATS[config.format!]}`,
     `mode: ${config.daemonMode ? 'daemon' : `one-shot (deadline ${formatDuration(config.oneshotTimeoutMs)})`}`,
     `workload API: ${config.agentAddress ?? '$SPIFFE_ENDPOINT_SOCKET'}`,
-    `cert_dir: ${config.certDir} (${config.fileLayout === 'files' ? `file_layout = "files": plain files, each replaced on its own by a rename${config.fileLayoutChoice === undefined ? '' : `; ${config.fileLayoutChoice}`}` : 'files are symlinks into ..data, swapped atomically'})`,
+    `cert_dir: ${config.certDir} (${config.fileLayout === 'files' ? `file_layout = "files": plain files, each replaced on its own by a rename` : 'files are symlinks into ..data, swapped atomically'})`,
     config.firstWriteWaitMs === 0
       ? 'first write: at start-up each output is written as it arrives (first_write_wait = 0)'
       : `first write: at start-up waits up to ${formatDuration(config.firstWriteWaitMs)} after the first output arrives for the others, so the first set is complete; then writes what has arrived`,

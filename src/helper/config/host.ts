@@ -21,12 +21,15 @@ export interface HostChecks {
  * A cert_dir that holds a database's data directory gets plain files, unless file_layout says
  * otherwise, where the config is warned: the layout that fits the directory, and why.
  */
-async function fileLayoutFor(config: HelperConfig): Promise<Pick<HelperConfig, 'fileLayout' | 'fileLayoutChoice' | 'warnings'>> {
+async function fileLayoutFor(config: HelperConfig): Promise<Pick<HelperConfig, 'fileLayout' | 'defaultsChosen' | 'warnings'>> {
   const found = await databaseDataDirectory(config.certDir);
-  const unchanged = { fileLayout: config.fileLayout, fileLayoutChoice: undefined, warnings: config.warnings };
+  const unchanged = { fileLayout: config.fileLayout, defaultsChosen: config.defaultsChosen, warnings: config.warnings };
   if (found === undefined) return unchanged;
   const holds = `${config.certDir} holds a MySQL/MariaDB data directory (${found})`;
-  if (!config.sources.has('file_layout')) return { ...unchanged, fileLayout: 'files', fileLayoutChoice: `chosen because ${holds}, where every directory is taken for a database` };
+  if (!config.sources.has('file_layout')) {
+    const chosen = { key: 'file_layout', value: '"files"', why: `${holds}, where every directory is taken for a database; plain files only, each replaced on its own` };
+    return { ...unchanged, fileLayout: 'files', defaultsChosen: [...config.defaultsChosen, chosen] };
+  }
   if (config.fileLayout === 'files') return unchanged;
   return { ...unchanged, warnings: [...config.warnings, `${holds}: the server takes ..data and each generation directory for a database (mariadb-dump --all-databases fails); file_layout = "files" writes plain files only`] };
 }

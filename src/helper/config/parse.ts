@@ -130,7 +130,6 @@ function buildConfig(text: string | undefined, parsed: ParsedText | undefined, i
     certDir,
     ...outputs,
     fileLayout: top.oneOf('file_layout', FILE_LAYOUTS) ?? 'generations',
-    fileLayoutChoice: undefined,
     certFileMode: top.mode('cert_file_mode', 0o644),
     keyFileMode: top.mode('key_file_mode', 0o600),
     jwtBundleFileMode: top.mode('jwt_bundle_file_mode', 0o600),

@@ -107,8 +107,6 @@ export interface HelperConfig {
   readonly pkcs12Password: Pkcs12Password | undefined;
   readonly layout: Layout;
   readonly fileLayout: FileLayout;
-  /** Why `fileLayout` was chosen for the user (a database's data directory), when it was. */
-  readonly fileLayoutChoice: string | undefined;
   /** Contains "{trust_domain}". */
   readonly federatedBundleFileName: string | undefined;
   /** Permission bits (0o000-0o777), for the svid, bundle and federated bundle files. */

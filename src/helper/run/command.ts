@@ -82,7 +82,6 @@ async function run(command: HelperCommand, env: NodeJS.ProcessEnv, devAgentAddre
   const log = await createLogger({ level: config.logLevel, format: config.logFormat });
   logDebugSignals(log);
   for (const warning of config.warnings) log.warn(warning);
-  if (config.fileLayoutChoice !== undefined) log.info({ dir: config.certDir }, `file_layout = "files": ${config.fileLayoutChoice}`);
   if (!config.daemonMode) {
     try {
       await runOnce(config, log);
