@@ -247,14 +247,20 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
   c.after(() => server.stop());
   const config = join(dir, 'helper.conf');
   await writeFile(config, helperConfig(server.address, certs));
-  let rotating = true;
-  const rotations = (async () => {
-    while (rotating) await server.rotate();
-  })();
-  c.after(async () => {
-    rotating = false;
-    await rotations;
-  });
+  // Rotations back to back, so that each kill lands mid-write; paused while the restarted helper's set
+  // is checked, since a reader that resolved ..data is only promised its generation until the next swap.
+  const rotate = (): (() => Promise<void>) => {
+    let rotating = true;
+    const rotations = (async () => {
+      while (rotating) await server.rotate();
+    })();
+    return async () => {
+      rotating = false;
+      await rotations;
+    };
+  };
+  let stopRotating = rotate();
+  c.after(() => stopRotating());
   let survived = 0;
   const lost = new Losses();
   const recoveryMs: number[] = [];
@@ -270,7 +276,9 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
     const written = await helper
       .waitForLog((l) => l.msg === 'files written' || l.msg === 'files unchanged; the program is not told', { timeoutMs: RECOVERY_TIMEOUT_MS })
       .then(() => true, () => false);
+    await stopRotating();
     const problem = written ? await setProblem(certs) : undefined;
+    stopRotating = rotate();
     if (written && problem === undefined) {
       survived++;
       recoveryMs.push(Date.now() - started);
@@ -278,8 +286,7 @@ export async function helperKills(c: Cleanup, tries: number): Promise<FaultRow> 
     lost.add(problem, `kill ${i + 1}, after the restart`);
     if (!written) lost.examples.push(`kill ${i + 1}: the restarted helper wrote nothing within ${RECOVERY_TIMEOUT_MS / 1000} s`);
   }
-  rotating = false;
-  await rotations;
+  await stopRotating();
   const generations = (await readdir(certs)).filter((name) => /^\.\.\d/.test(name)).length;
   return {
     fault: 'helper SIGKILLed mid-write and restarted',
