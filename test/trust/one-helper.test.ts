@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { lockName } from '../../src/helper/pipeline/index.ts';
 import { startHelper } from '../support/helper-process.ts';
+import { notRoot, systemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 import { server, servedSerial, x509Config } from '../helper/support.ts';
@@ -72,6 +73,27 @@ test('a process holding the lock\'s name that lies about its pid is not named as
   const helper = await startHelper(t, await tempDir(t), x509Config(s.address, certs));
   assert.equal(await helper.exited(), 1);
   assert.match(helper.stderr(), new RegExp(`cert_dir ${certs} is being written by a process that says it is pid ${process.ppid} but is not`));
+});
+
+test('another local user who connects to the lock and hangs up at once stops nothing', { skip: notRoot }, async (t) => {
+  const user = await systemUser(t);
+  const s = await server(t);
+  const certs = join(await tempDir(t), 'certs');
+  const helper = await startHelper(t, await tempDir(t), x509Config(s.address, certs));
+  await waitFor(() => servedSerial(certs), { what: 'the first files', timeoutMs: STARTUP_MS });
+  // Abstract sockets have no permissions: any user in the namespace may connect. Each connection is
+  // gone before the holder answers (EPIPE), or leaves the answer unread (ECONNRESET).
+  const attack = `const { connect } = require('node:net');
+for (let i = 0; i < 200; i++) {
+  const c = connect(${JSON.stringify(await lockName(certs))});
+  c.on('error', () => {});
+  if (i % 2 === 0) c.destroy(); else c.on('connect', () => { c.write('x'); c.destroy(); });
+}`;
+  await user.run(process.execPath, ['-e', attack]);
+  const before = await servedSerial(certs);
+  await s.rotate();
+  await waitFor(async () => ((await servedSerial(certs)) !== before ? true : undefined), { what: 'the next rotation on disk', timeoutMs: STARTUP_MS });
+  assert.equal(helper.child.exitCode, null, helper.stderr());
 });
 
 test('the lock stands for the directory, not the spelling of its path: symlinks resolved, also before it exists', async (t) => {

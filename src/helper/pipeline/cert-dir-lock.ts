@@ -74,7 +74,13 @@ export async function lockName(certDir: string): Promise<string> {
 async function listenOnce(name: string, certDir: string): Promise<Server> {
   // A holder that died between our listen and our connect freed the name: try again, once.
   for (let attempt = 0; ; attempt++) {
-    const server = createServer((socket) => socket.end(`${process.pid}\n`));
+    const server = createServer((socket) => {
+      // A peer that hangs up before the answer is written (EPIPE) or leaves it unread (ECONNRESET)
+      // errs the socket (Node then closes it): unhandled, that error would end the helper, and anyone
+      // in the network namespace may connect.
+      socket.on('error', () => undefined);
+      socket.end(`${process.pid}\n`);
+    });
     // Anyone in the namespace may connect: a few at a time is all the answer needs.
     server.maxConnections = 8;
     try {
