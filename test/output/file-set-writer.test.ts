@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileSetWriter, OutputError, type OutputFile } from '../../src/helper/output/index.ts';
+import { notRoot, systemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -148,6 +149,34 @@ test("carry 'all': every file of the set on disk that the write has nothing for 
   // Without it, the next write makes the set exactly what it is given.
   await writer.write(set(3));
   await assert.rejects(lstat(join(dir, 'federated_partner.pem')), { code: 'ENOENT' });
+});
+
+test("carry never takes another user's file: one planted set-uid in a 0777 cert_dir is not made root's", { skip: notRoot }, async (t) => {
+  const base = await tempDir(t);
+  await chmod(base, 0o755);
+  const user = await systemUser(t);
+  for (const layout of ['generations', 'files'] as const) {
+    // An emptyDir: every container of the pod, whatever its uid, may change it.
+    const dir = join(base, layout);
+    await mkdir(dir, { mode: 0o777 });
+    await chmod(dir, 0o777);
+    await new FileSetWriter(dir, { layout }).write(set(1));
+    // The attacker's own program, set-uid, at a name the next write carries: in a generation of
+    // their own that ..data is pointed at, or in place of the plain file.
+    const planted = layout === 'generations'
+      ? 'mkdir ..20200101T000000000Z.0badc0de && cp /bin/sh ..20200101T000000000Z.0badc0de/b && chmod 4755 ..20200101T000000000Z.0badc0de/b && ln -sfn ..20200101T000000000Z.0badc0de ..data'
+      : 'rm -f b && cp /bin/sh b && chmod 4755 b';
+    await user.run('sh', ['-c', planted], { cwd: dir });
+    // A restarted helper with new content for "a" only: "b" is carried. Then the attacker removes
+    // "b", and the helper writes the set it keeps again, as its drift guard does.
+    const writer = new FileSetWriter(dir, { layout });
+    await writer.write([set(2)[0]!], { carry: layout === 'generations' ? 'all' : ['b'] });
+    await user.run('rm', ['-f', 'b'], { cwd: dir });
+    await writer.restore();
+    const b = await stat(join(dir, 'b')).catch(() => undefined);
+    assert.ok(b === undefined || b.uid === user.uid, `${layout}: b is the attacker's own file or gone, not copied as root's (uid ${b?.uid}, mode ${b?.mode.toString(8)})`);
+    assert.match(await readFile(join(dir, 'a'), 'utf8'), /^gen 2\n/, layout);
+  }
 });
 
 test('a name of 250 bytes is written and linked like any other (the swap never leaves a name unlinked)', async (t) => {

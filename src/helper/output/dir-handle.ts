@@ -177,7 +177,12 @@ export class DirHandle {
     }
   }
 
-  /** The regular file `name` (not a link, FIFO or device) with its mode; undefined otherwise. */
+  /**
+   * The regular file `name` (not a link, FIFO or device) of root or the helper's user, with its mode;
+   * undefined otherwise. Another user's file is never taken for the helper's: a write would carry it
+   * (content and mode, set-uid bits included) into a file of the helper's own, and it could be as big
+   * as that user likes; it is checked on the descriptor before a byte is read.
+   */
   readFile(name: string): { readonly content: Buffer; readonly mode: number } | undefined {
     let fd: number;
     try {
@@ -187,7 +192,7 @@ export class DirHandle {
     }
     try {
       const info = fstatSync(fd);
-      return info.isFile() ? { content: readFileSync(fd), mode: info.mode & 0o7777 } : undefined;
+      return info.isFile() && trustedOwner(info.uid) ? { content: readFileSync(fd), mode: info.mode & 0o7777 } : undefined;
     } finally {
       closeSync(fd);
     }
