@@ -35,10 +35,10 @@ const launcherSource = (bundleHash: string): string => `#!/usr/bin/env node
 for (const signal of ['SIGUSR1', 'SIGUSR2']) process.on(signal, () => {});
 ${NODE_CHECK}
 // spiffe-helper: runs the bundle, compiled with V8's code cache of an earlier run when there is one.
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
@@ -49,16 +49,28 @@ const env = process.env;
 const dir = env.SPIFFE_HELPER_CODE_CACHE ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'spiffe-helper');
 const tag = cachedDataVersionTag();
 const file = join(dir, '${bundleHash}-' + tag.toString(16) + '.v8');
-// It is executable bytecode: read only what no one but this user (or root) can have written.
-const trusted = (path, isKind) => {
+// It is executable bytecode: read only what no one but this user (or root) can have written. Checked
+// on descriptors, the file opened through the directory's descriptor, so nothing swapped in between
+// the check and the read (a link, another directory) is what gets read.
+const trusted = (fd, isKind) => {
+  const stat = fstatSync(fd);
+  return isKind(stat) && (stat.uid === process.getuid() || stat.uid === 0) && (stat.mode & 0o022) === 0;
+};
+const readCache = () => {
+  let dirFd;
+  let fileFd;
   try {
-    const stat = lstatSync(path);
-    return isKind(stat) && (stat.uid === process.getuid() || stat.uid === 0) && (stat.mode & 0o022) === 0;
+    dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    if (!trusted(dirFd, (s) => s.isDirectory())) return undefined;
+    fileFd = openSync('/proc/self/fd/' + dirFd + '/' + basename(file), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return trusted(fileFd, (s) => s.isFile()) ? readFileSync(fileFd) : undefined;
   } catch {
-    return false;
+    return undefined;
+  } finally {
+    for (const fd of [fileFd, dirFd]) if (fd !== undefined) closeSync(fd);
   }
 };
-const cachedData = dir !== '' && trusted(dir, (s) => s.isDirectory()) && trusted(file, (s) => s.isFile()) ? readFileSync(file) : undefined;
+const cachedData = dir !== '' ? readCache() : undefined;
 const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle, 'utf8') + '\\n})', {
   filename: bundle,
   cachedData,

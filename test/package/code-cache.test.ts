@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, readdir, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -50,6 +50,26 @@ test('a cache V8 rejects is replaced by a good one, and the run goes on', async 
   const replaced = await stat(join(cache, name!));
   await helper(cache, ['-version']);
   assert.equal((await stat(join(cache, name!))).mtimeMs, replaced.mtimeMs, 'the replacement is accepted');
+});
+
+test('a cache file others could have written, or a link to one, is never read: the run makes its own', async (t) => {
+  const cache = join(await tempDir(t), 'cache');
+  await helper(cache, ['-version']);
+  const [name] = await files(cache);
+  const path = join(cache, name!);
+  // Group-writable: the launcher does not read it, so the run writes a cache of its own in its place.
+  await chmod(path, 0o620);
+  const planted = await stat(path);
+  await helper(cache, ['-version']);
+  const after = await stat(path);
+  assert.notEqual(after.ino, planted.ino, 'a cache of its own replaced the group-writable one');
+  assert.equal(after.mode & 0o777, 0o600);
+  // A link in the cache's place, even to a good cache, is not followed.
+  const good = join(cache, 'good.v8');
+  await rename(path, good);
+  await symlink(good, path);
+  await helper(cache, ['-version']);
+  assert.ok((await lstat(path)).isFile(), 'the link was replaced by a cache file, not read through');
 });
 
 test('a failed run writes no cache', async (t) => {
