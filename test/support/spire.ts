@@ -95,7 +95,8 @@ export class Spire {
   readonly trustDomain: string;
   readonly agentSocket: string;
   readonly serverSocket: string;
-  readonly serverPort: number;
+  /** Chosen at start; another one if the first was taken before the server could bind it. */
+  serverPort: number;
   readonly serverLog: string;
   readonly agentLog: string;
   readonly #options: SpireOptions;
@@ -124,7 +125,7 @@ export class Spire {
     t.after(() => spire.stop());
     if (Buffer.byteLength(spire.agentSocket) >= 108) throw new Error(`agent socket path too long for a unix socket: ${spire.agentSocket}`);
     await spire.#writeConfigs();
-    await spire.startServer();
+    await spire.#startServerOnFreePort();
     await spire.startAgent();
     return spire;
   }
@@ -148,7 +149,7 @@ export class Spire {
 
   async #writeConfigs(): Promise<void> {
     const serverData = join(this.dir, 'server');
-    await mkdir(serverData);
+    await mkdir(serverData, { recursive: true });
     const logLevel = this.#options.logLevel ?? 'DEBUG';
     await writeFile(
       join(this.dir, 'server.conf'),
@@ -222,6 +223,22 @@ plugins {
       timeoutMs: 60_000,
       intervalMs: 200,
     });
+  }
+
+  /**
+   * The first start: a port that was free a moment ago can be taken by another test's process before
+   * the server binds it (files run side by side), so on "address already in use" another is chosen.
+   */
+  async #startServerOnFreePort(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startServer();
+      } catch (error) {
+        if (attempt === 3 || !String((error as Error).message).includes('address already in use')) throw error;
+        this.serverPort = await freePort();
+        await this.#writeConfigs();
+      }
+    }
   }
 
   /** Starts the server (again) on the same port and data: same CA, same entries. */
