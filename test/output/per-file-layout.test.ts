@@ -4,6 +4,7 @@ import { chmod, chown, lstat, mkdir, readFile, readdir, readlink, rm, symlink, w
 import { join } from 'node:path';
 import { FileSetWriter, type OutputFile } from '../../src/helper/output/index.ts';
 import { DirHandle } from '../../src/helper/output/dir-handle.ts';
+import { FileSetWatch } from '../../src/helper/pipeline/file-set-watch.ts';
 import { notRoot, systemUser } from '../support/system-user.ts';
 import { tempDir } from '../support/tmp.ts';
 
@@ -35,6 +36,18 @@ test('file_layout "files": plain files only, replaced in place, modes applied, t
   assert.equal(await readFile(join(dir, 'svid_key.pem'), 'utf8'), 'key 2\n', 'a carried name keeps its content');
   assert.deepEqual(await writer.write([set(4)[0]!]), { changed: true });
   assert.deepEqual((await readdir(dir)).sort(), ['ibdata1', 'mysql', 'svid.pem'], 'a name no longer written goes');
+});
+
+test('file_layout "files": the set is watched (no polling): a change to a plain file is seen', async (t) => {
+  const dir = await tempDir(t);
+  const writer = new FileSetWriter(dir, { layout: 'files' });
+  await writer.write(set(1));
+  const changed = Promise.withResolvers<void>();
+  const watch = new FileSetWatch(writer.watchedPaths, () => changed.resolve());
+  t.after(() => watch.close());
+  assert.equal(watch.arm(), true, 'every watched path exists in this layout (there is no ..data)');
+  await writeFile(join(dir, 'svid_key.pem'), 'altered');
+  await changed.promise;
 });
 
 test('file_layout "files": a symlink planted at a name is replaced, never written through; a helper-made temp left behind goes', async (t) => {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DirHandle } from './dir-handle.ts';
 import { DIR_MODE, OutputError, checkNames, sameFiles, type FileWriter, type OutputFile, type WriteOptions } from './files.ts';
 import { generations } from './generations.ts';
@@ -22,6 +23,11 @@ export class FileSetWriter implements FileWriter {
   constructor(dir: string, options: { layout?: FileLayout } = {}) {
     this.dir = dir;
     this.#layout = LAYOUTS[options.layout ?? 'generations'];
+  }
+
+  /** The paths whose inotify watches see any change to the set on disk, as its layout lies. */
+  get watchedPaths(): readonly string[] {
+    return this.#layout.watched.map((name) => join(this.dir, name));
   }
 
   write(files: readonly OutputFile[], options: WriteOptions = {}): Promise<{ changed: boolean }> {

@@ -56,6 +56,8 @@ function step(dir: DirHandle, what: string, action: () => void): void {
 }
 
 export const generations: DiskLayout = {
+  // `..data`, which inotify follows to the generation directory holding the files.
+  watched: ['.', '..data'],
   read(dir, names) {
     return inGeneration(dir, (generation) => {
       const files: OutputFile[] = [];

@@ -10,6 +10,11 @@ export type FileLayout = 'generations' | 'files';
 
 /** A layout's steps, each on the directory held by its descriptor (dir-handle.ts). */
 export interface DiskLayout {
+  /**
+   * What to watch (inotify) to see any change to the set: the directory itself (`.`: its entries, and
+   * plain files in it), and names inotify follows to where the files are.
+   */
+  readonly watched: readonly string[];
   /** The named files of the visible set (or `'all'` of them, where the layout can tell) that are regular files. */
   read(dir: DirHandle, names: readonly string[] | 'all'): OutputFile[];
   /** The first way the visible set differs from `files`, or undefined when it holds exactly them. */

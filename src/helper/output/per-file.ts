@@ -25,6 +25,8 @@ const changed = (dir: DirHandle, file: OutputFile): boolean => {
 };
 
 export const perFile: DiskLayout = {
+  // The files are plain entries of the directory: its watch sees their content, mode and removal.
+  watched: ['.'],
   // Nothing tells the helper's files from the program's in a shared directory: 'all' reads none,
   // and files a write does not name are left as they are.
   read(dir, names) {

@@ -32,12 +32,12 @@ export class DriftGuard {
   #problem: string | undefined;
   #closed = false;
 
-  constructor(dir: string, writer: Pick<FileSetWriter, 'verify' | 'restore'>, health: Pick<HealthState, 'setProblem'>, log: Logger) {
+  constructor(dir: string, writer: Pick<FileSetWriter, 'verify' | 'restore' | 'watchedPaths'>, health: Pick<HealthState, 'setProblem'>, log: Logger) {
     this.#dir = dir;
     this.#writer = writer;
     this.#health = health;
     this.#log = log;
-    this.#watch = new FileSetWatch(dir, () => {
+    this.#watch = new FileSetWatch(writer.watchedPaths, () => {
       if (this.#ownWrites === 0) void this.check();
     });
   }
